@@ -1,0 +1,72 @@
+// Databases inside a running server: creating the app's databases, and the fast `reset` primitive.
+//
+// Reset = clone a pristine template database over the app's database with
+// `CREATE DATABASE target TEMPLATE pristine STRATEGY FILE_COPY` (a file-level copy: ~0.8 s for a
+// 320 MB database, against 2.6 s for WAL_LOG and 8 s for a logical import).
+// What the app must tolerate during a reset: every connection to the target database is terminated
+// (pg_terminate_backend, via DROP DATABASE ... WITH (FORCE)); for a moment the database does not exist,
+// and queries in that window fail with 3D000 / 57P01. A node-postgres Pool discards a terminated client
+// and opens a new one for the next query, so an app using a Pool recovers by itself; a single long-lived
+// pg.Client does not, and must reconnect on its 'error' event. Requests in flight during the reset fail.
+import pg from 'pg'
+
+/** Create each database that does not exist yet (idempotent). */
+export async function createDatabases(conn: pg.ClientConfig, names: string[]): Promise<string[]> {
+  return withClient(maintenance(conn, names), async (client) => {
+    const created: string[] = []
+    for (const name of names) {
+      const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])
+      if (exists.rowCount) continue
+      await client.query(`CREATE DATABASE ${ident(name)}`)
+      created.push(name)
+    }
+    return created
+  })
+}
+
+export interface CloneOptions {
+  /** The database to copy (e.g. rotv_pristine); it must have no open connections, so they are ended. */
+  template: string
+  /** The database to (re)create as a copy of the template (e.g. rotv); dropped first when it exists. */
+  target: string
+}
+
+/**
+ * Replace `target` with a file-level copy of `template`. Also makes the pristine copy in the first
+ * place: cloneDatabaseFromTemplate(conn, { template: 'rotv', target: 'rotv_pristine' }).
+ * Needs PostgreSQL 15 or later (STRATEGY).
+ */
+export async function cloneDatabaseFromTemplate(conn: pg.ClientConfig, opts: CloneOptions): Promise<void> {
+  if (opts.template === opts.target) throw new Error('template and target must differ')
+  await withClient(maintenance(conn, [opts.template, opts.target]), async (client) => {
+    // FORCE terminates the target's sessions and drops it in one statement, so a reconnecting pool
+    // cannot slip in between terminate and drop.
+    await client.query(`DROP DATABASE IF EXISTS ${ident(opts.target)} WITH (FORCE)`)
+    // A template must have no sessions at all during the copy (else "source database is being accessed").
+    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [opts.template])
+    await client.query(`CREATE DATABASE ${ident(opts.target)} TEMPLATE ${ident(opts.template)} STRATEGY FILE_COPY`)
+  })
+}
+
+/** Quote an identifier for SQL. */
+export function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`
+}
+
+/** The same server, but connected to a database none of `avoid` (you cannot drop the one you are in). */
+function maintenance(conn: pg.ClientConfig, avoid: string[]): pg.ClientConfig {
+  const db = conn.database ?? 'postgres'
+  if (!avoid.includes(db)) return conn
+  return { ...conn, database: avoid.includes('postgres') ? 'template1' : 'postgres' }
+}
+
+async function withClient<T>(conn: pg.ClientConfig, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client(conn)
+  client.on('error', () => {})
+  await client.connect()
+  try {
+    return await fn(client)
+  } finally {
+    await client.end().catch(() => {})
+  }
+}

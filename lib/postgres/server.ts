@@ -1,0 +1,265 @@
+// Starting and stopping the PostgreSQL server. The server runs DETACHED (pg_ctl forks it into its own
+// session), so it outlives the CLI process that started it; a later process finds it again through
+// postmaster.pid (serverStatus) and stops it with stopServer. Readiness is a real connection, polled.
+import { spawn } from 'node:child_process'
+import { mkdtemp, open, readFile, rm, chown, stat } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { basename, dirname, join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import pg from 'pg'
+import { CancelledError } from '../errors.ts'
+import type { PgBinaries } from './binaries.ts'
+import { existingCluster } from './cluster.ts'
+import { ClusterDirError, PgCommandError, PortInUseError, ServerAlreadyRunningError, ServerStartError, ServerStopError } from './errors.ts'
+import { makePrivateDir } from './memory-dir.ts'
+import { resolveServerUser, runCommand, serverEnv, spawnIdentity, userCan, type ServerUser } from './run-as.ts'
+import { isPostgresProcess, serverStatus } from './status.ts'
+
+export type StopMode = 'smart' | 'fast' | 'immediate'
+
+export interface StartServerOptions {
+  binaries: PgBinaries
+  pgdata: string
+  port: number
+  /** Unix socket directory. Default: a new private directory under os.tmpdir(), removed on stop. */
+  socketDir?: string
+  /** Server log (appended to). Written through a descriptor the runner opens, so it may live in a
+   *  directory the server user cannot reach (e.g. under /root). */
+  logFile: string
+  /** PG_RUN_AS; only used when root. */
+  runAs?: string
+  /** Extra `-c` settings for this start only. */
+  settings?: Record<string, string>
+  /** Role used for the readiness check and connection(); default postgres. */
+  superuser?: string
+  /** The setting a PortInUseError tells the user to change (default PG_PORT). */
+  portSetting?: string
+  /** Give up (stop the server, throw with the log tail) after this long; default 60 s. */
+  timeoutMs?: number
+  /** Aborting stops the half-started server: nothing is left running. */
+  signal?: AbortSignal
+}
+
+export interface RunningServer {
+  pid: number
+  port: number
+  host: '127.0.0.1'
+  socketDir: string
+  pgdata: string
+  logFile: string
+  superuser: string
+  /** node-postgres config for `db` (default postgres) over TCP on 127.0.0.1. */
+  connection(db?: string): pg.ClientConfig
+  stop(mode?: StopMode): Promise<void>
+}
+
+export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
+  const { binaries, pgdata, port } = opts
+  const superuser = opts.superuser ?? 'postgres'
+  const timeoutMs = opts.timeoutMs ?? 60_000
+  throwIfAborted(opts.signal)
+  const user = await resolveServerUser(opts.runAs)
+  if (!(await existingCluster(pgdata, binaries))) {
+    throw new ClusterDirError(`${pgdata} holds no PostgreSQL cluster`, { fix: 'initialize it first (initCluster), or point DATA_DIR at an existing cluster' })
+  }
+  const before = await serverStatus(pgdata)
+  if (before.running) throw new ServerAlreadyRunningError(pgdata, before.pid!, before.port)
+  // A killed server leaves postmaster.pid behind. PostgreSQL would cope, but our readiness loop reads
+  // that file, so an old pid in it must not be mistaken for the new server.
+  if (before.stalePidFile) await rm(join(pgdata, 'postmaster.pid'), { force: true })
+  await assertPortFree(port, opts.portSetting)
+
+  const ownSocketDir = opts.socketDir === undefined
+  const socketDir = opts.socketDir ?? (await mkdtemp(join(tmpdir(), SOCKET_DIR_PREFIX)))
+  if (ownSocketDir || !(await stat(socketDir).catch(() => undefined))) await makePrivateDir(socketDir, user)
+  else if (!(await userCan(user, '-w', socketDir))) throw new ServerStartError(`the server user ${user?.name} cannot write the socket directory ${socketDir}`, { fix: 'use a socket directory that user can write, or leave it unset' })
+  if (ownSocketDir && user) await chown(socketDir, user.uid, user.gid)
+
+  const log = await open(opts.logFile, 'a', 0o600)
+  const logStart = (await log.stat()).size
+  const postgresOptions = [
+    '-p', String(port),
+    '-k', shellQuote(socketDir),
+    // Also on the command line, not only in rotv.conf: loopback-only must hold whatever the conf says.
+    '-c', shellQuote('listen_addresses=127.0.0.1'),
+    ...Object.entries(opts.settings ?? {}).flatMap(([k, v]) => ['-c', shellQuote(`${k}=${v}`)]),
+  ].join(' ')
+  let pgCtlFailure: string | undefined
+  try {
+    const code = await spawnPgCtl(binaries.pgCtl, ['start', '-W', '-s', '-D', pgdata, '-o', postgresOptions], user, log.fd)
+    if (code !== 0) pgCtlFailure = `pg_ctl start exited with ${code}`
+  } finally {
+    await log.close()
+  }
+
+  const connection = (db = 'postgres'): pg.ClientConfig => ({ host: '127.0.0.1', port, user: superuser, database: db })
+  const fail = async (reason: string): Promise<never> => {
+    await stopHalfStarted(pgdata, binaries, user)
+    if (ownSocketDir) await rm(socketDir, { recursive: true, force: true })
+    const tail = await logTail(opts.logFile, logStart)
+    if (/could not bind IPv4 address .*Address already in use|could not create lock file ".*\.s\.PGSQL\.\d+\.lock"/i.test(tail)) {
+      throw new PortInUseError(port, opts.portSetting, 'the server could not bind it')
+    }
+    throw new ServerStartError(`PostgreSQL did not start on port ${port} (${reason}); last lines of ${opts.logFile}:\n${tail}`, { fix: `read ${opts.logFile} for the cause` })
+  }
+
+  const deadline = Date.now() + timeoutMs
+  try {
+    for (;;) {
+      throwIfAborted(opts.signal)
+      const st = await serverStatus(pgdata)
+      if (st.running && st.pid) {
+        if (await canConnect(connection())) {
+          return {
+            pid: st.pid, port, host: '127.0.0.1', socketDir, pgdata, logFile: opts.logFile, superuser, connection,
+            stop: async (mode: StopMode = 'fast') => {
+              await stopServer({ pgdata, binaries, runAs: opts.runAs, mode })
+              if (ownSocketDir) await rm(socketDir, { recursive: true, force: true })
+            },
+          }
+        }
+      } else {
+        if (pgCtlFailure) return await fail(pgCtlFailure)
+        if (st.stalePidFile) return await fail('the server exited')
+        // No postmaster.pid yet (just forked) or already gone again (e.g. could not bind): the log says which.
+        if (/\b(FATAL|PANIC):/.test(await logTail(opts.logFile, logStart))) return await fail('the server exited')
+      }
+      if (Date.now() > deadline) return await fail(`not accepting connections after ${Math.round(timeoutMs / 1000)} s`)
+      await sleep(50, undefined, { signal: opts.signal })
+    }
+  } catch (err) {
+    if (opts.signal?.aborted || (err as Error).name === 'AbortError') {
+      await stopHalfStarted(pgdata, binaries, user)
+      if (ownSocketDir) await rm(socketDir, { recursive: true, force: true })
+      throw new CancelledError('start of PostgreSQL cancelled; the half-started server was stopped')
+    }
+    throw err
+  }
+}
+
+export interface StopServerOptions {
+  pgdata: string
+  binaries: PgBinaries
+  runAs?: string
+  /** fast (default): disconnect clients, clean shutdown. immediate: no shutdown checkpoint (crash recovery on next start). */
+  mode?: StopMode
+  timeoutMs?: number
+}
+
+/** Stop the server on PGDATA, whichever process started it. Removes a stale postmaster.pid. */
+export async function stopServer(opts: StopServerOptions): Promise<{ wasRunning: boolean; pid?: number }> {
+  const user = await resolveServerUser(opts.runAs)
+  const st = await serverStatus(opts.pgdata)
+  if (!st.running || !st.pid) {
+    if (st.stalePidFile) await rm(join(opts.pgdata, 'postmaster.pid'), { force: true })
+    await removeOwnSocketDir(st.socketDir)
+    return { wasRunning: false }
+  }
+  const timeoutMs = opts.timeoutMs ?? 60_000
+  const mode = opts.mode ?? 'fast'
+  const pgCtlStop = (m: StopMode) =>
+    runCommand(opts.binaries.pgCtl, ['stop', '-s', '-D', opts.pgdata, '-m', m, '-w', '-t', String(Math.ceil(timeoutMs / 1000))], { user })
+  let failure: unknown
+  await pgCtlStop(mode).catch(async (err) => {
+    failure = err
+    if (mode !== 'immediate') await pgCtlStop('immediate').then(() => (failure = undefined), (e) => (failure = e))
+  })
+  if (!(await waitGone(st.pid, timeoutMs))) {
+    // Last resort, so no orphan keeps the port and memory: its children exit on postmaster death.
+    try {
+      process.kill(st.pid, 'SIGKILL')
+    } catch {}
+    if (!(await waitGone(st.pid, 10_000))) {
+      throw new ServerStopError(`PostgreSQL (pid ${st.pid}) on ${opts.pgdata} did not stop`, { fix: `kill -9 ${st.pid}`, cause: failure })
+    }
+  }
+  await rm(join(opts.pgdata, 'postmaster.pid'), { force: true })
+  await removeOwnSocketDir(st.socketDir)
+  return { wasRunning: true, pid: st.pid }
+}
+
+/** PortInUseError when something already listens on 127.0.0.1:port. */
+export async function assertPortFree(port: number, setting?: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new PortInUseError(port, setting))
+      else reject(err)
+    })
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve()))
+  })
+}
+
+/** node-postgres config for a running server (e.g. found with serverStatus by a later process). */
+export function serverConnection(opts: { port: number; database?: string; superuser?: string }): pg.ClientConfig {
+  return { host: '127.0.0.1', port: opts.port, user: opts.superuser ?? 'postgres', database: opts.database ?? 'postgres' }
+}
+
+const SOCKET_DIR_PREFIX = 'rotv-pgsock-'
+
+async function spawnPgCtl(pgCtl: string, args: string[], user: ServerUser | undefined, logFd: number): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    // detached: the server must not share the CLI's process group, or a Ctrl-C meant for the CLI
+    // would reach it before pg_ctl's own setsid(). Its output goes straight to the log descriptor.
+    const child = spawn(pgCtl, args, { ...spawnIdentity(user), env: serverEnv(), detached: true, stdio: ['ignore', logFd, logFd] })
+    child.once('error', (err) => reject(new PgCommandError(`could not run ${pgCtl}: ${err.message}`, { cause: err })))
+    child.once('exit', (code) => resolve(code))
+  })
+}
+
+async function canConnect(config: pg.ClientConfig): Promise<boolean> {
+  const client = new pg.Client({ ...config, connectionTimeoutMillis: 2000 })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    await client.query('SELECT 1')
+    return true
+  } catch {
+    return false
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+/** After a failed or cancelled start: stop whatever postmaster came up, waiting briefly for it to appear. */
+async function stopHalfStarted(pgdata: string, binaries: PgBinaries, user: ServerUser | undefined): Promise<void> {
+  const deadline = Date.now() + 5_000
+  for (;;) {
+    const st = await serverStatus(pgdata)
+    if (st.running) {
+      await stopServer({ pgdata, binaries, runAs: user?.name, mode: 'immediate', timeoutMs: 30_000 }).catch(() => {})
+      return
+    }
+    // No postmaster.pid: either it has not been written yet or the server is already gone.
+    if (Date.now() > deadline || st.stalePidFile) return
+    await sleep(50)
+  }
+}
+
+async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (await isPostgresProcess(pid)) {
+    if (Date.now() > deadline) return false
+    await sleep(25)
+  }
+  return true
+}
+
+async function logTail(logFile: string, from: number, lines = 25): Promise<string> {
+  const text = await readFile(logFile, 'utf8').catch(() => '')
+  return text.slice(from).trimEnd().split('\n').slice(-lines).join('\n')
+}
+
+async function removeOwnSocketDir(dir: string | undefined): Promise<void> {
+  if (dir && basename(dir).startsWith(SOCKET_DIR_PREFIX) && dirname(dir) === tmpdir()) await rm(dir, { recursive: true, force: true })
+}
+
+function shellQuote(s: string): string {
+  // pg_ctl hands -o to /bin/sh.
+  return `'${s.replace(/'/g, `'\\''`)}'`
+}
+
+function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new CancelledError('cancelled')
+}

@@ -1,0 +1,82 @@
+// Is a server running on this PGDATA? Answered from postmaster.pid, so it also works for a server
+// started by an earlier (or another) process, and from pg_control for "was it shut down cleanly?".
+import { readFile } from 'node:fs/promises'
+import { endianness } from 'node:os'
+import { join } from 'node:path'
+
+export interface ServerStatus {
+  running: boolean
+  pid?: number
+  port?: number
+  /** The unix socket directory the server uses. */
+  socketDir?: string
+  /** listen_addresses as the server recorded it. */
+  host?: string
+  /** postmaster.pid's status line: "ready", "starting", "stopping" or "standby". */
+  state?: string
+  /** A postmaster.pid whose process is gone (killed server): the next start replaces it. */
+  stalePidFile?: boolean
+}
+
+export async function serverStatus(pgdata: string): Promise<ServerStatus> {
+  const text = await readFile(join(pgdata, 'postmaster.pid'), 'utf8').catch(() => undefined)
+  if (text === undefined) return { running: false }
+  // Lines: pid, datadir, start time, port, socket dir, listen address, shmem key, status.
+  const lines = text.split('\n')
+  const pid = Number(lines[0])
+  if (!Number.isInteger(pid) || pid <= 0) return { running: false, stalePidFile: true }
+  const port = Number(lines[3])
+  const info = {
+    pid,
+    port: Number.isInteger(port) && port > 0 ? port : undefined,
+    socketDir: lines[4]?.trim() || undefined,
+    host: lines[5]?.trim() || undefined,
+    state: lines[7]?.trim() || undefined,
+  }
+  if (!(await isPostgresProcess(pid))) return { running: false, stalePidFile: true, ...info }
+  return { running: true, ...info }
+}
+
+/**
+ * True when `pid` is alive and (where /proc exists) is a postgres process: after a kill -9 and a reboot
+ * or a long time, the pid in a stale postmaster.pid may belong to something else.
+ */
+export async function isPostgresProcess(pid: number): Promise<boolean> {
+  if (!isAlive(pid)) return false
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined)
+  if (cmdline === undefined) return isAlive(pid)
+  // A zombie has an empty cmdline: it has exited, only its parent has not reaped it yet.
+  if (cmdline === '') return false
+  const argv0 = cmdline.split('\0')[0] ?? ''
+  return /(^|\/)postgres$|^postgres:/.test(argv0) || argv0.includes('postgres')
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    // EPERM: it exists, it just is not ours to signal.
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** DBState from pg_control (src/include/catalog/pg_control.h), stable since PostgreSQL 9.x. */
+export const DB_STATES = ['starting up', 'shut down', 'shut down in recovery', 'shutting down', 'in crash recovery', 'in archive recovery', 'in production'] as const
+export type ClusterState = (typeof DB_STATES)[number] | 'unknown'
+
+/**
+ * The cluster state pg_controldata would print as "Database cluster state" (the embedded binaries have
+ * no pg_controldata). ControlFileData starts with system_identifier (8 bytes), pg_control_version (4),
+ * catalog_version_no (4), then state (4), in the machine's byte order.
+ */
+export async function clusterState(pgdata: string): Promise<ClusterState> {
+  const buf = await readFile(join(pgdata, 'global', 'pg_control'))
+  if (buf.length < 20) return 'unknown'
+  const le = endianness() === 'LE'
+  const controlVersion = le ? buf.readUInt32LE(8) : buf.readUInt32BE(8)
+  // 1300 for PostgreSQL 13-17; anything far off means this is not a pg_control we understand.
+  if (controlVersion < 900 || controlVersion > 10_000) return 'unknown'
+  const state = le ? buf.readInt32LE(16) : buf.readInt32BE(16)
+  return DB_STATES[state] ?? 'unknown'
+}
