@@ -69,6 +69,10 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
         const taskStarted = Date.now()
         const cleanups: (() => Promise<void> | void)[] = []
         const lines: string[] = []
+        // Cleanup must still be able to run commands (stop a server) after the run was aborted.
+        let cleaningUp = false
+        const bound = shellFor(options, options.signal)
+        const unbound = shellFor(options)
         const io: TaskIO = {
           log: (message) => {
             lines.push(message)
@@ -83,7 +87,7 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
             listrTask.title = `${name}: ${title}`
           },
           onCleanup: (fn) => cleanups.push(fn),
-          $: shellFor(options),
+          $: ((pieces: TemplateStringsArray, ...args: unknown[]) => (cleaningUp ? unbound : bound)(pieces, ...args)) as ShellFn,
         }
         try {
           if (options.signal.aborted) throw new CancelledError('interrupted')
@@ -99,6 +103,7 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
           report.status = cancelled ? 'cancelled' : 'failed'
           const { message, fix, details } = cancelled ? { message: 'interrupted', fix: undefined, details: undefined } : describeError(err)
           report.error = { message, fix, details, type: err instanceof Error ? err.name : typeof err }
+          cleaningUp = true
           await runCleanups(cleanups, io)
           throw cancelled ? new CancelledError(`${name}: interrupted`) : err
         } finally {
@@ -139,8 +144,8 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
   }
 }
 
-function shellFor(options: RunOptions): ShellFn {
-  const bound = zx({ signal: options.signal, quiet: !options.verbose, verbose: options.verbose ?? false, cwd: options.root })
+function shellFor(options: RunOptions, signal?: AbortSignal): ShellFn {
+  const bound = zx({ ...(signal ? { signal } : {}), quiet: !options.verbose, verbose: options.verbose ?? false, cwd: options.root })
   return ((pieces: TemplateStringsArray, ...args: unknown[]) => bound(pieces, ...(args as never[]))) as ShellFn
 }
 
