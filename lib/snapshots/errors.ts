@@ -1,0 +1,52 @@
+// Typed failures of the snapshot store. The fix always names the command that gets a good snapshot back.
+import { RotvError } from '../errors.ts'
+
+export const seedCommand = (name: string) => `npx tsx Taskfile.ts seed ${name}`
+
+export class SnapshotNotFoundError extends RotvError {
+  constructor(name: string) {
+    super(`no snapshot named "${name}"`, { fix: `pull it: ${seedCommand(name)}` })
+  }
+}
+
+export class CorruptSnapshotError extends RotvError {
+  constructor(name: string, detail: string) {
+    super(`snapshot "${name}" is corrupt on disk: ${detail}`, { fix: `pull it again: ${seedCommand(name)}` })
+  }
+}
+
+export class TruncatedDumpError extends RotvError {
+  constructor(name: string, detail: string, stderr = '') {
+    super(`the dump for "${name}" is incomplete: ${detail}${stderr.trim() ? `\n  ${stderr.trim().split('\n').slice(-10).join('\n  ')}` : ''}`, {
+      fix: `the previous snapshot was kept; pull again: ${seedCommand(name)}`,
+    })
+  }
+}
+
+export class EmptyDumpError extends RotvError {
+  constructor(name: string) {
+    super(`the dump for "${name}" was empty`, { fix: `check the source; the previous snapshot was kept. Retry: ${seedCommand(name)}` })
+  }
+}
+
+export class SnapshotBusyError extends RotvError {
+  constructor(name: string, holder: string) {
+    super(`another pull into snapshot "${name}" is running (${holder})`, { fix: 'wait for it to finish, or stop that process' })
+  }
+}
+
+export class SnapshotWriteError extends RotvError {
+  constructor(name: string, dir: string, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException)?.code
+    super(`writing snapshot "${name}" failed: ${(cause as Error)?.message ?? String(cause)}`, {
+      fix: code === 'ENOSPC' ? `free disk space where ${dir} lives; the previous snapshot was kept` : `check ${dir} is writable; the previous snapshot was kept`,
+      cause,
+    })
+  }
+}
+
+export class InvalidSnapshotNameError extends RotvError {
+  constructor(name: string) {
+    super(`"${name}" is not a valid snapshot name`, { fix: 'use lower-case letters, digits, dot, dash or underscore (e.g. production, staging)' })
+  }
+}

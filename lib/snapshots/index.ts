@@ -1,0 +1,11 @@
+// The snapshot store's public surface.
+export { openStore, checkName, type SnapshotStore, type PullOptions, type OpenedSnapshot } from './store.ts'
+export type { SnapshotManifest } from './manifest.ts'
+export type { PullProgress, ProgressCallback } from './stream-meters.ts'
+export type { Notice } from './notices.ts'
+export { ageOf, isStale, type SnapshotAge } from './staleness.ts'
+export { ensureFresh, DEFAULT_MAX_AGE_DAYS, DEFAULT_SNAPSHOT_NAME, type EnsureFreshOptions, type EnsureFreshResult, type EnsureFreshAction } from './ensure-fresh.ts'
+export { adoptLegacySeed, LEGACY_SEED_FILE } from './legacy.ts'
+export * from './errors.ts'
+export { DUMP_TRAILER } from './dump-inspector.ts'
+export { AT_REST_COMPRESSION, BROTLI_QUALITY, BROTLI_WINDOW_BITS } from './compression.ts'

@@ -1,0 +1,291 @@
+// Named, compressed, verified snapshots under <home>/snapshots/NAME/:
+//   manifest.json        the commit point (written temp + fsync + rename)
+//   <sha256>.sql.br      content-addressed data file(s); unreferenced ones are removed after a commit
+//   .pull.lock           one pull per name at a time
+//   .pull-*.tmp          a pull in progress (same directory, so the final rename is atomic)
+// A reader opens the manifest, then the data file it names, and keeps the fd: a later pull that replaces
+// and unlinks that file cannot change what the reader gets. A pull that fails at any point leaves the
+// previous manifest and data file untouched.
+import { createHash, randomBytes } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { mkdir, open, readdir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { pipeline as pipelineCb, type Readable, type Transform } from 'node:stream'
+import { CancelledError, RotvError } from '../errors.ts'
+import { createSource, isSnapshotSource } from '../sources/index.ts'
+import type { DumpStream, SnapshotSource, SourceSpec } from '../sources/types.ts'
+import { AT_REST_COMPRESSION, AT_REST_EXTENSION, createAtRestCompressor, createAtRestDecompressor, decoderFor } from './compression.ts'
+import { DUMP_TRAILER, DumpInspector } from './dump-inspector.ts'
+import {
+  CorruptSnapshotError,
+  EmptyDumpError,
+  InvalidSnapshotNameError,
+  SnapshotNotFoundError,
+  SnapshotWriteError,
+  TruncatedDumpError,
+} from './errors.ts'
+import { fsyncDir, MANIFEST_FILE, readManifest, writeManifestAtomic, type SnapshotManifest } from './manifest.ts'
+import { acquirePullLock } from './pull-lock.ts'
+import { HashCounter, LengthCheck, ProgressMeter, type ProgressCallback } from './stream-meters.ts'
+
+export interface PullOptions {
+  /** Snapshot name to store under; default the source spec's name. */
+  as?: string
+  onProgress?: ProgressCallback
+  signal?: AbortSignal
+  /** Record an older pull time (adopting a legacy dump keeps its age). Default now. */
+  pulledAt?: Date
+}
+
+export interface OpenedSnapshot {
+  manifest: SnapshotManifest
+  /** The verified, decompressed plain-SQL dump. Errors if the bytes differ from the manifest. */
+  stream: Readable
+  /** Releases the data file early when the stream is not read to the end. */
+  close(): Promise<void>
+}
+
+export interface SnapshotStore {
+  /** The data home the store lives in (e.g. ~/.rotv). */
+  readonly home: string
+  /** <home>/snapshots */
+  readonly root: string
+  list(): Promise<SnapshotManifest[]>
+  get(name: string): Promise<SnapshotManifest | undefined>
+  pull(source: SnapshotSource | SourceSpec, opts?: PullOptions): Promise<SnapshotManifest>
+  remove(name: string): Promise<boolean>
+  /** Checks size and sha256 of the stored file; throws CorruptSnapshotError / SnapshotNotFoundError. */
+  verify(name: string): Promise<SnapshotManifest>
+  openForImport(name: string): Promise<OpenedSnapshot>
+  /** The snapshot's directory. */
+  pathOf(name: string): string
+}
+
+const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/
+const DATA_FILE_RE = /^[0-9a-f]{64}\.sql\.br$/
+const OPEN_RETRIES = 5
+
+export function openStore(home: string): SnapshotStore {
+  const root = join(home, 'snapshots')
+  const dirOf = (name: string) => join(root, checkName(name))
+
+  async function get(name: string): Promise<SnapshotManifest | undefined> {
+    const dir = dirOf(name)
+    const manifest = await readManifestChecked(dir, name)
+    if (!manifest) return undefined
+    const mtime = await stat(join(dir, manifest.dataFile)).then((s) => s.mtime, () => undefined)
+    return mtime ? { ...manifest, pulledAt: mtime.toISOString() } : manifest
+  }
+
+  async function list(): Promise<SnapshotManifest[]> {
+    const entries = await readdir(root, { withFileTypes: true }).catch(() => [])
+    const names = entries.filter((e) => e.isDirectory() && NAME_RE.test(e.name)).map((e) => e.name).sort()
+    const out: SnapshotManifest[] = []
+    for (const name of names) {
+      const m = await get(name).catch(() => undefined)
+      if (m) out.push(m)
+    }
+    return out
+  }
+
+  async function pull(src: SnapshotSource | SourceSpec, opts: PullOptions = {}): Promise<SnapshotManifest> {
+    const source = isSnapshotSource(src) ? src : createSource(src)
+    const name = checkName(opts.as ?? source.spec.name)
+    const dir = dirOf(name)
+    await mkdir(dir, { recursive: true })
+    const lock = await acquirePullLock(dir, name)
+    const tmp = join(dir, `.pull-${process.pid}-${randomBytes(4).toString('hex')}.tmp`)
+    // Aborted on any failure too, so a producer (ssh, pg_dump) never outlives the pull.
+    const internal = new AbortController()
+    const signal = opts.signal ? AbortSignal.any([opts.signal, internal.signal]) : internal.signal
+    const cancelled = () => new CancelledError(`pull of "${name}" cancelled; the previous snapshot was kept`)
+    let dump: DumpStream | undefined
+    try {
+      await removeLeftovers(dir)
+      if (opts.signal?.aborted) throw cancelled()
+      const startedAt = Date.now()
+      dump = await source.open({ signal })
+      const inspector = new DumpInspector()
+      const meter = new ProgressMeter(startedAt, opts.onProgress, () => inspector.result().uncompressedBytes)
+      const hasher = new HashCounter()
+      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 })
+      let writeError: unknown
+      out.once('error', (err) => (writeError = err))
+      const decoder = decoderFor(dump.format)
+      const stages: (Readable | Transform | NodeJS.WritableStream)[] = [dump.stream, meter, ...(decoder ? [decoder] : []), inspector, createAtRestCompressor(), hasher, out]
+      let pipeError: unknown
+      try {
+        await pipeline(stages as [Readable, ...Transform[], NodeJS.WritableStream], { signal })
+      } catch (err) {
+        pipeError = err
+        internal.abort()
+      }
+      const completion = await dump.done
+      if (opts.signal?.aborted) throw cancelled()
+      if (writeError) throw new SnapshotWriteError(name, dir, writeError)
+      if (!completion.ok) throw completion.error ?? new TruncatedDumpError(name, 'the source failed', completion.stderr)
+      if (pipeError) throw new TruncatedDumpError(name, `the stream is cut short or damaged (${(pipeError as Error).message})`, completion.stderr)
+      const facts = inspector.result()
+      if (facts.uncompressedBytes === 0) throw new EmptyDumpError(name)
+      if (!facts.trailerSeen || facts.endedInsideCopy) {
+        throw new TruncatedDumpError(name, `it ends without the "${DUMP_TRAILER}" trailer (${facts.uncompressedBytes} bytes received)`, completion.stderr)
+      }
+
+      await fsyncFile(tmp)
+      const sha256 = hasher.digest()
+      const dataFile = `${sha256}${AT_REST_EXTENSION}`
+      const pulledAt = opts.pulledAt ?? new Date()
+      await utimes(tmp, pulledAt, pulledAt)
+      await rename(tmp, join(dir, dataFile))
+      await fsyncDir(dir)
+      const manifest: SnapshotManifest = {
+        manifestVersion: 1,
+        name,
+        source: { kind: dump.meta.kind, host: dump.meta.host, database: dump.meta.database, description: dump.meta.description },
+        pulledAt: pulledAt.toISOString(),
+        pgDumpVersion: facts.pgDumpVersion,
+        serverVersion: facts.serverVersion,
+        dataFile,
+        sha256,
+        compression: AT_REST_COMPRESSION,
+        compressedBytes: hasher.bytes,
+        uncompressedBytes: facts.uncompressedBytes,
+        tables: facts.tables,
+        totalRows: facts.totalRows,
+        anonymized: false,
+      }
+      await writeManifestAtomic(dir, manifest) // the commit point
+      await removeUnreferencedData(dir, dataFile)
+      meter.report(true)
+      return manifest
+    } catch (err) {
+      if (opts.signal?.aborted && !(err instanceof CancelledError)) throw cancelled()
+      if (err instanceof RotvError) throw err
+      throw new SnapshotWriteError(name, dir, err)
+    } finally {
+      internal.abort()
+      if (dump) await dump.done
+      await rm(tmp, { force: true })
+      await lock.release()
+    }
+  }
+
+  async function remove(name: string): Promise<boolean> {
+    const dir = dirOf(name)
+    if (!(await stat(dir).then(() => true, () => false))) return false
+    const lock = await acquirePullLock(dir, name)
+    try {
+      // Readers holding a data file's fd keep reading it; the directory just disappears.
+      await rm(dir, { recursive: true, force: true })
+      return true
+    } finally {
+      await lock.release()
+    }
+  }
+
+  async function openVerified(name: string): Promise<{ manifest: SnapshotManifest; fh: FileHandle }> {
+    const dir = dirOf(name)
+    for (let attempt = 0; attempt < OPEN_RETRIES; attempt++) {
+      const manifest = await readManifestChecked(dir, name)
+      if (!manifest) throw new SnapshotNotFoundError(name)
+      if (!DATA_FILE_RE.test(manifest.dataFile)) throw new CorruptSnapshotError(name, `manifest names an invalid data file "${manifest.dataFile}"`)
+      let fh: FileHandle
+      try {
+        fh = await open(join(dir, manifest.dataFile), 'r')
+      } catch (err) {
+        // Replaced (and collected) between reading the manifest and opening: read the new manifest.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
+        throw err
+      }
+      try {
+        const st = await fh.stat()
+        await checkIntegrity(name, fh, manifest, st.size)
+        return { manifest: { ...manifest, pulledAt: st.mtime.toISOString() }, fh }
+      } catch (err) {
+        await fh.close()
+        throw err
+      }
+    }
+    throw new CorruptSnapshotError(name, `the data file named by ${MANIFEST_FILE} is missing`)
+  }
+
+  async function verify(name: string): Promise<SnapshotManifest> {
+    const { manifest, fh } = await openVerified(name)
+    await fh.close()
+    return manifest
+  }
+
+  async function openForImport(name: string): Promise<OpenedSnapshot> {
+    const { manifest, fh } = await openVerified(name)
+    const raw = fh.createReadStream({ start: 0, highWaterMark: 1 << 20 }) // closes fh when done
+    const check = new LengthCheck(manifest.uncompressedBytes, (seen) =>
+      new CorruptSnapshotError(name, `decompressed to ${seen} bytes, manifest says ${manifest.uncompressedBytes}`),
+    )
+    pipelineCb(raw, createAtRestDecompressor(manifest.compression), check, () => {
+      // errors surface on `check`, the stream handed out
+    })
+    return {
+      manifest,
+      stream: check,
+      close: async () => {
+        check.destroy()
+        raw.destroy()
+        await new Promise<void>((resolve) => (raw.closed ? resolve() : raw.once('close', () => resolve())))
+      },
+    }
+  }
+
+  return { home, root, list, get, pull, remove, verify, openForImport, pathOf: dirOf }
+}
+
+export function checkName(name: string): string {
+  if (!NAME_RE.test(name)) throw new InvalidSnapshotNameError(name)
+  return name
+}
+
+async function readManifestChecked(dir: string, name: string): Promise<SnapshotManifest | undefined> {
+  try {
+    return await readManifest(dir)
+  } catch (err) {
+    throw new CorruptSnapshotError(name, `${MANIFEST_FILE} is unreadable (${(err as Error).message})`)
+  }
+}
+
+async function checkIntegrity(name: string, fh: FileHandle, manifest: SnapshotManifest, size: number): Promise<void> {
+  if (size !== manifest.compressedBytes) {
+    throw new CorruptSnapshotError(name, `${manifest.dataFile} is ${size} bytes, manifest says ${manifest.compressedBytes}`)
+  }
+  const hash = createHash('sha256')
+  const buf = Buffer.allocUnsafe(1 << 20)
+  for (let pos = 0; ; ) {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, pos)
+    if (bytesRead === 0) break
+    hash.update(buf.subarray(0, bytesRead))
+    pos += bytesRead
+  }
+  const actual = hash.digest('hex')
+  if (actual !== manifest.sha256) throw new CorruptSnapshotError(name, `sha256 of ${manifest.dataFile} is ${actual}, manifest says ${manifest.sha256}`)
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r+')
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Only called while holding the pull lock: any temp file here belongs to a dead pull. */
+async function removeLeftovers(dir: string): Promise<void> {
+  for (const f of await readdir(dir)) {
+    if (/^\.(pull|manifest)-.*\.tmp$/.test(f)) await rm(join(dir, f), { force: true })
+  }
+}
+
+async function removeUnreferencedData(dir: string, keep: string): Promise<void> {
+  for (const f of await readdir(dir)) {
+    if (DATA_FILE_RE.test(f) && f !== keep) await rm(join(dir, f), { force: true })
+  }
+}
