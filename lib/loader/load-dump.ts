@@ -1,0 +1,548 @@
+// loadDump: replays a plain-SQL pg_dump into a database without psql.
+//
+// Statements before the first COPY (the schema, and with --clean the DROPs) run in order on one "main"
+// connection. Each COPY block goes to a worker connection through the COPY protocol, with a bounded
+// buffer, so the reader moves on to the next table while the previous one is still being ingested.
+// Post-data DDL (indexes, PK/UNIQUE/FK constraints, triggers) runs on the workers as soon as the tables
+// it touches are loaded; statements on one table stay in order, and a foreign key waits for (and then
+// holds back) both its tables. Anything not recognised as safe to parallelise waits for all earlier
+// work and runs alone on the main connection.
+import { Readable, type Writable } from 'node:stream'
+import pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
+import { classifyStatement } from './classify-statement.ts'
+import { LoaderConnection, WorkerPool, bulkLoadSettings, defaultParallelism, terminateBackends } from './connections.ts'
+import {
+  DumpLoadCancelledError,
+  DumpLoadError,
+  MissingExtensionError,
+  TruncatedDumpError,
+  excerpt,
+  type DumpPosition,
+} from './errors.ts'
+import type { DumpFile } from './open-dump-file.ts'
+import { splitStatements } from './split-statements.ts'
+
+export interface LoadDumpOptions {
+  /** Target database; it should be empty or hold an earlier import of the same --clean dump. */
+  connection: pg.ClientConfig
+  /** Plain SQL: a stream, any async iterable of chunks, or a file from openDumpFile(). */
+  input: Readable | AsyncIterable<Buffer> | DumpFile
+  /** Worker connections for COPY and post-data (plus one main connection). Default: CPUs, min 2. */
+  parallel?: number
+  onProgress?: (p: LoadProgress) => void
+  /** Minimum time between data-phase progress reports. Default 250 ms. */
+  progressIntervalMs?: number
+  /** Cancels the load: in-flight queries are terminated, connections closed, the promise rejects. */
+  signal?: AbortSignal
+  /** Per-COPY in-memory buffer between reader and worker. Default 16 MiB. */
+  copyBufferBytes?: number
+  /** Load tables the dump created with BEGIN; TRUNCATE; COPY ... (FREEZE); COMMIT. Default true. */
+  freeze?: boolean
+  /** Require the "PostgreSQL database dump complete" trailer. Default true. */
+  requireTrailer?: boolean
+}
+
+export type LoadPhase = 'connecting' | 'pre-data' | 'data' | 'post-data' | 'finishing' | 'done'
+
+export interface LoadProgress {
+  phase: LoadPhase
+  statements: number
+  /** COPY blocks finished / seen so far (the total is unknown until the end of the dump). */
+  tablesDone: number
+  tablesSeen: number
+  /** Rows of finished COPY blocks. */
+  rows: number
+  /** Plain-SQL bytes read from the input. */
+  bytesRead: number
+  /** For compressed files opened with openDumpFile: compressed bytes read, and the file size. */
+  compressedBytesRead?: number
+  compressedBytesTotal?: number
+  /** For uncompressed files opened with openDumpFile: the file size. */
+  bytesTotal?: number
+  elapsedMs: number
+}
+
+export interface LoadResult {
+  /** Statements executed, COPY statements included. */
+  statements: number
+  /** Tables loaded (COPY blocks). */
+  tables: number
+  /** Rows per table as the dump names it, normalised (e.g. `public.users`), from the COPY results. */
+  rows: Record<string, number>
+  /** Plain-SQL bytes read. */
+  bytes: number
+  durationMs: number
+  /** The target server's server_version. */
+  serverVersion: string
+  /** From the dump's header comments, when present. */
+  dumpedFrom?: string
+  dumpedBy?: string
+  /** Things skipped on purpose (e.g. \connect, settings this server does not know). */
+  warnings: string[]
+}
+
+export async function loadDump(opts: LoadDumpOptions): Promise<LoadResult> {
+  const load = new DumpLoad(opts)
+  return load.run()
+}
+
+const DEFAULT_COPY_BUFFER = 16 * 1024 * 1024
+
+interface StatementInfo {
+  sql: string
+  position: DumpPosition
+}
+
+class DumpLoad {
+  private readonly started = Date.now()
+  private readonly parallel: number
+  private readonly file?: DumpFile
+  private readonly input: AsyncIterable<Buffer>
+  private main?: LoaderConnection
+  private workers: LoaderConnection[] = []
+  private pool?: WorkerPool
+
+  private failure?: unknown
+  private rejectFailure!: (err: unknown) => void
+  private readonly failed: Promise<never>
+  private shutdown?: Promise<void>
+
+  private phase: LoadPhase = 'connecting'
+  private statements = 0
+  private tablesSeen = 0
+  private tablesDone = 0
+  private totalRows = 0
+  private bytesRead = 0
+  private lastProgress = 0
+  private readonly rows: Record<string, number> = {}
+  private readonly warnings: string[] = []
+  private dumpedFrom?: string
+  private dumpedBy?: string
+  private sawTrailer = false
+
+  /** SET/set_config statements so far, replayed on workers. */
+  private session = new Map<string, string>()
+  /** Tail of each table's chain of work (COPY, then its post-data statements in dump order). */
+  private chains = new Map<string, Promise<void>>()
+  private outstanding = new Set<Promise<void>>()
+  /** Tables this dump created (and can therefore TRUNCATE + COPY FREEZE): name -> partitioned. */
+  private created = new Map<string, boolean>()
+  private indexTable = new Map<string, string>()
+  private inTransaction = false
+
+  constructor(private readonly opts: LoadDumpOptions) {
+    this.parallel = Math.max(1, Math.floor(opts.parallel ?? defaultParallelism()))
+    if (isDumpFile(opts.input)) {
+      this.file = opts.input
+      this.input = opts.input.stream
+    } else {
+      this.input = opts.input
+    }
+    this.failed = new Promise<never>((_, reject) => {
+      this.rejectFailure = reject
+    })
+    this.failed.catch(() => {})
+  }
+
+  async run(): Promise<LoadResult> {
+    const { signal } = this.opts
+    const onAbort = () => this.fail(new DumpLoadCancelledError())
+    if (signal?.aborted) throw new DumpLoadCancelledError()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      const serverVersion = await this.race(this.connect())
+      this.setPhase('pre-data')
+      await this.readDump()
+      this.setPhase('finishing')
+      await this.race(Promise.all(this.outstanding))
+      if (!this.sawTrailer && this.opts.requireTrailer !== false) {
+        throw new TruncatedDumpError(`the dump has no "PostgreSQL database dump complete" trailer (it ends after ${this.bytesRead} bytes)`)
+      }
+      if (this.failure) throw this.failure
+      this.setPhase('done')
+      await this.closeAll()
+      return {
+        statements: this.statements,
+        tables: this.tablesDone,
+        rows: this.rows,
+        bytes: this.bytesRead,
+        durationMs: Date.now() - this.started,
+        serverVersion,
+        dumpedFrom: this.dumpedFrom,
+        dumpedBy: this.dumpedBy,
+        warnings: this.warnings,
+      }
+    } catch (err) {
+      this.fail(err)
+      await this.shutdown
+      throw this.failure
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  // ---- connections ----
+
+  private async connect(): Promise<string> {
+    const settings = bulkLoadSettings(this.parallel)
+    this.main = new LoaderConnection(this.opts.connection)
+    this.workers = Array.from({ length: this.parallel }, () => new LoaderConnection(this.opts.connection))
+    try {
+      await Promise.all([this.main, ...this.workers].map((c) => c.open(settings)))
+    } catch (err) {
+      throw new DumpLoadError('cannot connect to the target database', {
+        serverMessage: err instanceof Error ? err.message : String(err),
+        fix: 'check that the target PostgreSQL server is running and the connection settings (host, port, user, database) are right',
+        cause: err,
+      })
+    }
+    this.pool = new WorkerPool(this.workers)
+    const { rows } = await this.main.client.query<{ server_version: string }>('SHOW server_version')
+    return rows[0]?.server_version ?? 'unknown'
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure !== undefined) return
+    this.failure = err
+    this.rejectFailure(err)
+    this.pool?.close(err)
+    this.shutdown = this.abortAll()
+  }
+
+  /** Stop everything now: terminate our backends (cancelling in-flight queries) and drop the sockets. */
+  private async abortAll(): Promise<void> {
+    const input = this.file?.stream ?? (this.input instanceof Readable ? this.input : undefined)
+    input?.destroy()
+    const conns = [this.main, ...this.workers].filter((c): c is LoaderConnection => c !== undefined)
+    const pids = conns.map((c) => c.pid).filter((p): p is number => typeof p === 'number')
+    await terminateBackends(this.opts.connection, pids)
+    await Promise.all(conns.map((c) => c.close()))
+  }
+
+  private async closeAll(): Promise<void> {
+    await Promise.all([this.main, ...this.workers].map((c) => c?.close()))
+  }
+
+  /** Await p, but give up as soon as the load has failed or was cancelled. */
+  private race<T>(p: Promise<T>): Promise<T> {
+    p.catch(() => {})
+    return Promise.race([p, this.failed])
+  }
+
+  // ---- the reader ----
+
+  private async readDump(): Promise<void> {
+    const items = splitStatements(this.countBytes(this.input))[Symbol.asyncIterator]()
+    let copy: CopyInProgress | undefined
+    for (;;) {
+      const next = await this.race(items.next())
+      if (next.done) break
+      const item = next.value
+      switch (item.kind) {
+        case 'comment':
+          this.noteComment(item.text)
+          break
+        case 'meta':
+          if (item.command === '\\connect' || item.command === '\\c') {
+            this.warnings.push(`line ${item.line}: ignored "${item.command} ${item.args}"; everything loads into the connection's database`)
+          }
+          // \restrict / \unrestrict (pg_dump 17.6+, 15.14+) guard psql against injected meta-commands: no-ops here
+          break
+        case 'statement':
+          this.statements++
+          await this.statement({ sql: item.sql, position: { line: item.line, offset: item.offset } })
+          break
+        case 'copy-start':
+          this.statements++
+          copy = await this.startCopy({ sql: item.sql, position: { line: item.line, offset: item.offset } })
+          break
+        case 'copy-data':
+          if (!copy) throw new Error('copy-data outside COPY')
+          if (!copy.stream.write(item.data)) await this.race(drained(copy.stream))
+          this.progress(false)
+          break
+        case 'copy-end':
+          if (!copy) throw new Error('copy-end outside COPY')
+          await this.endCopy(copy)
+          copy = undefined
+          break
+      }
+    }
+  }
+
+  private async *countBytes(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of input) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+      this.bytesRead += buf.length
+      yield buf
+    }
+  }
+
+  private noteComment(text: string): void {
+    let m: RegExpExecArray | null
+    if ((m = /^Dumped from database version (.+)$/.exec(text))) this.dumpedFrom = m[1]!.trim()
+    else if ((m = /^Dumped by pg_dump version (.+)$/.exec(text))) this.dumpedBy = m[1]!.trim()
+    else if (/^PostgreSQL database dump complete$/.test(text)) this.sawTrailer = true
+  }
+
+  // ---- statements ----
+
+  private async statement(info: StatementInfo): Promise<void> {
+    const cls = classifyStatement(info.sql)
+    const serial = this.phase === 'pre-data' || this.inTransaction
+    switch (cls.kind) {
+      case 'session':
+        // replayed on the workers from the session map; the main connection runs it now
+        if (await this.onMain(info, { tolerateUnknownSetting: true })) {
+          this.session.delete(cls.key)
+          this.session.set(cls.key, info.sql)
+        }
+        return
+      case 'sequence-set':
+        await this.onMain(info)
+        return
+      case 'transaction':
+        await this.barrier()
+        await this.onMain(info)
+        this.inTransaction = cls.opens
+        return
+      case 'create-table':
+        await this.barrier()
+        await this.onMain(info)
+        this.created.set(cls.table, cls.partitioned)
+        return
+      case 'create-extension':
+        await this.barrier()
+        await this.onMain(info, { extension: cls.name })
+        return
+      case 'index-comment': {
+        const table = this.indexTable.get(cls.index)
+        if (!serial && table) return this.schedule([table], info)
+        break
+      }
+      case 'table-ddl':
+        if (!serial) {
+          this.setPhase('post-data')
+          if (cls.creates) this.indexTable.set(cls.creates.index, cls.tables[0]!)
+          return this.schedule(cls.tables, info)
+        }
+        break
+    }
+    if (this.phase === 'data') this.setPhase('post-data')
+    await this.barrier()
+    await this.onMain(info)
+  }
+
+  /** Run on the main connection, in order. Returns false if skipped as harmless. */
+  private async onMain(info: StatementInfo, opts: { tolerateUnknownSetting?: boolean; extension?: string } = {}): Promise<boolean> {
+    try {
+      await this.race(this.main!.client.query(info.sql))
+      return true
+    } catch (err) {
+      if (err === this.failure) throw err
+      // e.g. SET transaction_timeout from a PostgreSQL 17 pg_dump on an older server: psql would print
+      // the error and carry on, and so do we
+      if (opts.tolerateUnknownSetting && pgCode(err) === '42704') {
+        this.warnings.push(`line ${info.position.line}: skipped ${excerpt(info.sql, 80)} (${(err as Error).message})`)
+        return false
+      }
+      throw statementError(err, info, opts.extension)
+    }
+  }
+
+  /** Wait until all COPY and post-data work dispatched so far has finished. */
+  private async barrier(): Promise<void> {
+    if (this.outstanding.size) await this.race(Promise.all(this.outstanding))
+  }
+
+  /** Run a post-data statement on a worker after everything earlier on its tables. */
+  private schedule(tables: string[], info: StatementInfo): void {
+    const deps = tables.map((t) => this.chains.get(t)).filter((p): p is Promise<void> => p !== undefined)
+    const session = new Map(this.session)
+    const job = (async () => {
+      await Promise.all(deps)
+      if (this.failure !== undefined) return
+      const w = await this.pool!.acquire()
+      try {
+        await w.applySession(session)
+        await w.client.query(info.sql)
+        this.progress(false)
+      } catch (err) {
+        throw statementError(err, info)
+      } finally {
+        this.pool!.release(w)
+      }
+    })().catch((err) => this.fail(err))
+    for (const t of tables) this.chains.set(t, job)
+    this.track(job)
+  }
+
+  private track(p: Promise<void>): void {
+    this.outstanding.add(p)
+    void p.finally(() => this.outstanding.delete(p))
+  }
+
+  // ---- COPY ----
+
+  private async startCopy(info: StatementInfo): Promise<CopyInProgress> {
+    const cls = classifyStatement(info.sql)
+    const table = cls.kind === 'copy' ? cls.table : `line ${info.position.line}`
+    this.setPhase('data')
+    this.tablesSeen++
+    this.progress(true)
+    const onMain = this.inTransaction
+    const partitioned = this.created.get(table)
+    const freeze = !onMain && this.opts.freeze !== false && partitioned === false && /\sFROM\s+stdin\s*;$/i.test(info.sql)
+    // a table's earlier work (rare: a second COPY into the same table) must be finished first
+    const before = this.chains.get(table)
+    if (before) await this.race(before)
+    const conn = onMain ? this.main! : await this.race(this.pool!.acquire())
+    let release = !onMain
+    try {
+      await this.race(conn.applySession(new Map(this.session)))
+      if (freeze) await this.race(conn.client.query(`BEGIN; TRUNCATE ONLY ${table}`))
+      const sql = freeze ? `${info.sql.replace(/;$/, '')} WITH (FREEZE)` : info.sql
+      const stream = conn.client.query(copyFrom(sql, { highWaterMark: this.opts.copyBufferBytes ?? DEFAULT_COPY_BUFFER }))
+      const dataLine = info.position.line + countLines(info.sql) + 1
+      const done = new Promise<number>((resolve, reject) => {
+        stream.on('finish', () => resolve(stream.rowCount))
+        stream.on('error', reject)
+      })
+      done.catch((err) => this.fail(copyError(err, info, dataLine)))
+      release = false
+      return { table, info, conn, stream, done, freeze, onMain, dataLine }
+    } catch (err) {
+      if (err === this.failure) throw err
+      throw statementError(err, info)
+    } finally {
+      if (release) this.pool!.release(conn)
+    }
+  }
+
+  private async endCopy(copy: CopyInProgress): Promise<void> {
+    copy.stream.end()
+    const finish = (async () => {
+      try {
+        const rows = await copy.done
+        if (copy.freeze) await copy.conn.client.query('COMMIT')
+        this.rows[copy.table] = (this.rows[copy.table] ?? 0) + rows
+        this.totalRows += rows
+        this.tablesDone++
+        this.progress(true)
+      } catch (err) {
+        throw err === this.failure ? err : copyError(err, copy.info, copy.dataLine)
+      } finally {
+        if (!copy.onMain) this.pool!.release(copy.conn)
+      }
+    })().catch((err) => this.fail(err))
+    if (copy.onMain) {
+      await this.race(finish)
+      return
+    }
+    this.chains.set(copy.table, finish)
+    this.track(finish)
+  }
+
+  // ---- progress ----
+
+  private setPhase(phase: LoadPhase): void {
+    if (this.phase === phase) return
+    this.phase = phase
+    this.progress(true)
+  }
+
+  private progress(force: boolean): void {
+    const cb = this.opts.onProgress
+    if (!cb) return
+    const now = Date.now()
+    if (!force && now - this.lastProgress < (this.opts.progressIntervalMs ?? 250)) return
+    this.lastProgress = now
+    const p: LoadProgress = {
+      phase: this.phase,
+      statements: this.statements,
+      tablesDone: this.tablesDone,
+      tablesSeen: this.tablesSeen,
+      rows: this.totalRows,
+      bytesRead: this.bytesRead,
+      elapsedMs: now - this.started,
+    }
+    if (this.file?.compressedBytes !== undefined) {
+      p.compressedBytesRead = this.file.fileBytesRead()
+      p.compressedBytesTotal = this.file.compressedBytes
+    } else if (this.file) {
+      p.bytesTotal = this.file.fileBytes
+    }
+    try {
+      cb(p)
+    } catch {
+      // a broken progress display must not break the import
+    }
+  }
+}
+
+interface CopyInProgress {
+  table: string
+  info: StatementInfo
+  conn: LoaderConnection
+  stream: ReturnType<typeof copyFrom>
+  done: Promise<number>
+  freeze: boolean
+  onMain: boolean
+  dataLine: number
+}
+
+function isDumpFile(x: unknown): x is DumpFile {
+  return typeof x === 'object' && x !== null && 'stream' in x && 'fileBytesRead' in x
+}
+
+function drained(s: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      s.off('error', onError)
+      resolve()
+    }
+    const onError = (err: Error) => {
+      s.off('drain', onDrain)
+      reject(err)
+    }
+    s.once('drain', onDrain)
+    s.once('error', onError)
+  })
+}
+
+function countLines(s: string): number {
+  let n = 0
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++
+  return n
+}
+
+function pgCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code: unknown }).code === 'string' ? (err as { code: string }).code : undefined
+}
+
+function serverFields(err: unknown) {
+  const e = (err ?? {}) as Partial<pg.DatabaseError> & { message?: string }
+  return { serverMessage: e.message ?? String(err), detail: e.detail, hint: e.hint, code: e.code, where: e.where }
+}
+
+function statementError(err: unknown, info: StatementInfo, extension?: string): Error {
+  if (err instanceof DumpLoadError || err instanceof DumpLoadCancelledError) return err
+  const fields = serverFields(err)
+  const details = { ...fields, statement: excerpt(info.sql), position: info.position, cause: err }
+  if (extension && /is not available|could not open extension control file/i.test(fields.serverMessage)) {
+    return new MissingExtensionError(extension, details)
+  }
+  if (!fields.code) return new DumpLoadError('lost the connection to the target database while running a statement', details)
+  return new DumpLoadError('statement failed', details)
+}
+
+function copyError(err: unknown, info: StatementInfo, dataLine: number): Error {
+  if (err instanceof DumpLoadError || err instanceof DumpLoadCancelledError) return err
+  const fields = serverFields(err)
+  // the server counts COPY data lines from 1; map that back to the dump's line
+  const m = /^COPY [^,]+, line (\d+)/.exec(fields.where ?? '')
+  const position = m ? { line: dataLine + Number(m[1]) - 1, offset: info.position.offset } : info.position
+  const summary = m ? `COPY data rejected (row ${m[1]} of the block started by ${excerpt(info.sql, 120)})` : 'COPY failed'
+  return new DumpLoadError(summary, { ...fields, statement: excerpt(info.sql), position, cause: err })
+}
