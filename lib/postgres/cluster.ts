@@ -78,7 +78,8 @@ export async function initCluster(opts: InitClusterOptions): Promise<InitCluster
   const existing = await existingCluster(opts.pgdata, opts.binaries)
   if (!existing) {
     await mkdir(dirname(opts.pgdata), { recursive: true })
-    await assertReachable(dirname(opts.pgdata), user)
+    // We create pgdata (as its owner-to-be); the server user only has to traverse to it.
+    await assertReachable(dirname(opts.pgdata), user, false)
     await makePrivateDir(opts.pgdata, user)
     await runCommand(opts.binaries.initdb, [
       '-D', opts.pgdata,
@@ -118,11 +119,11 @@ export async function existingCluster(pgdata: string, binaries: PgBinaries): Pro
   return true
 }
 
-/** The server user must be able to traverse to (and write in) `dir`, e.g. not under root's /root. */
-export async function assertReachable(dir: string, user: ServerUser | undefined): Promise<void> {
+/** The server user must be able to traverse to (and, with `write`, write in) `dir`: not under root's /root. */
+export async function assertReachable(dir: string, user: ServerUser | undefined, write = true): Promise<void> {
   if (!user) return
-  if ((await userCan(user, '-x', dir)) && (await userCan(user, '-w', dir))) return
-  throw new NotAccessibleError(`the server runs as ${user.name}, who cannot reach or write ${dir} (a parent directory such as /root is private)`, {
+  if ((await userCan(user, '-x', dir)) && (!write || (await userCan(user, '-w', dir)))) return
+  throw new NotAccessibleError(`the server runs as ${user.name}, who cannot reach${write ? ' or write' : ''} ${dir} (a parent directory such as /root is private)`, {
     fix: `set DATA_DIR to a directory ${user.name} can reach (e.g. /var/lib/rotv), or set PG_RUN_AS to a user who can`,
   })
 }
