@@ -67,7 +67,10 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   if (before.running) throw new ServerAlreadyRunningError(pgdata, before.pid!, before.port)
   // A killed server leaves postmaster.pid behind. PostgreSQL would cope, but our readiness loop reads
   // that file, so an old pid in it must not be mistaken for the new server.
-  if (before.stalePidFile) await rm(join(pgdata, 'postmaster.pid'), { force: true })
+  if (before.stalePidFile) {
+    await rm(join(pgdata, 'postmaster.pid'), { force: true })
+    await removeOwnSocketDir(before.socketDir)
+  }
   await assertPortFree(port, opts.portSetting)
 
   const ownSocketDir = opts.socketDir === undefined
