@@ -62,6 +62,12 @@ export class ContainerNotFoundError extends SourceError {
   }
 }
 
+export class ContainerEngineUnavailableError extends SourceError {
+  constructor(ctx: SourceErrorContext) {
+    super('the container engine on the remote host does not answer', ctx, 'check the engine setting (podman or docker) and that its service runs there')
+  }
+}
+
 export class RemoteCommandMissingError extends SourceError {
   constructor(ctx: SourceErrorContext) {
     super('a command the pull needs is missing on the far side', ctx, 'install the PostgreSQL client (pg_dump) / container engine there, or choose another source kind')
@@ -97,9 +103,11 @@ export function classifyFailure(ctx: SourceErrorContext, exit: { code: number | 
   }
   if (/database "[^"]*" does not exist/i.test(s)) return new DatabaseNotFoundError(ctx)
   if (/password authentication failed|role "[^"]*" does not exist|no password supplied|no pg_hba\.conf entry/i.test(s)) return new DatabaseAuthError(ctx)
-  if (/no such container|No such container|is not running/i.test(s)) return new ContainerNotFoundError(ctx)
+  if (/no such container|container .* is not running|container state improper/i.test(s)) return new ContainerNotFoundError(ctx)
+  if (/Cannot connect to the (Docker|Podman) daemon|cannot connect to Podman|Is the docker daemon running/i.test(s)) return new ContainerEngineUnavailableError(ctx)
   if (/server version mismatch/i.test(s)) return new PgDumpVersionError(ctx)
-  if (/command not found|not found in \$PATH|executable file not found|No such file or directory/i.test(s) && (exit.code === 127 || exit.code === 126)) {
+  // 127/126: the shell could not find or run a command (pg_dump, podman, bash, gzip) on that side.
+  if (exit.code === 127 || exit.code === 126) {
     return new RemoteCommandMissingError(ctx)
   }
   // 128+N is how a shell reports a child killed by signal N (137 KILL, 143 TERM, 129 HUP, 141 PIPE).
