@@ -49,7 +49,7 @@ t.test('an unknown task gets a suggestion and exit status 2', async (t) => {
 })
 
 t.test('validate-env: exit 0 with no .env, features-off lines, plain output when not a terminal', async (t) => {
-  const r = cli(['validate-env', '--env-file', emptyEnvFile(t)])
+  const r = cli(['validate-env', '--dotenv', emptyEnvFile(t)])
   t.equal(r.code, 0)
   t.match(r.stdout, /OAuth login: off/)
   t.match(r.stdout, /Production source: not configured/)
@@ -58,7 +58,7 @@ t.test('validate-env: exit 0 with no .env, features-off lines, plain output when
 })
 
 t.test('validate-env on a copy of .env.example: exit 1, the task and each placeholder on the last lines', async (t) => {
-  const r = cli(['validate-env', '--env-file', join(repo, '.env.example')])
+  const r = cli(['validate-env', '--dotenv', join(repo, '.env.example')])
   t.equal(r.code, 1)
   const tail = r.stdout.trim().split('\n').slice(-7).join('\n')
   t.match(tail, /failed: task validate-env: 5 configuration problems/)
@@ -71,7 +71,7 @@ t.test('validate-env on a copy of .env.example: exit 1, the task and each placeh
 
 t.test('the process environment overrides .env, and a malformed value is reported without its secret', async (t) => {
   const env = join(t.testdir({ 'x.env': 'APP_PORT=8080\n' }), 'x.env')
-  const r = cli(['validate-env', '--env-file', env], { env: { APP_PORT: 'eighty', SESSION_SECRET: 'sekrit-value' } })
+  const r = cli(['validate-env', '--dotenv', env], { env: { APP_PORT: 'eighty', SESSION_SECRET: 'sekrit-value' } })
   t.equal(r.code, 1)
   t.match(r.stdout, /APP_PORT is not a port number \(1-65535\): "eighty"/)
   t.match(r.stdout, /SESSION_SECRET is too short/)
@@ -79,14 +79,14 @@ t.test('the process environment overrides .env, and a malformed value is reporte
 })
 
 t.test('--json: a machine-readable summary on stdout, progress on stderr', async (t) => {
-  const ok = cli(['validate-env', '--json', '--env-file', emptyEnvFile(t)])
+  const ok = cli(['validate-env', '--json', '--dotenv', emptyEnvFile(t)])
   t.equal(ok.code, 0)
   const report = JSON.parse(ok.stdout)
   t.match(report, { ok: true, failed: null, tasks: [{ name: 'validate-env', status: 'succeeded', summary: /configuration OK/ }] })
   t.type(report.durationMs, 'number')
   t.type(report.tasks[0].durationMs, 'number')
   t.ok(report.tasks[0].result.off.length > 0)
-  const bad = cli(['validate-env', '--json', '--env-file', join(repo, '.env.example')])
+  const bad = cli(['validate-env', '--json', '--dotenv', join(repo, '.env.example')])
   t.equal(bad.code, 1)
   const failed = JSON.parse(bad.stdout)
   t.match(failed, { ok: false, failed: 'validate-env', tasks: [{ status: 'failed', error: { type: 'ConfigInvalidError', fix: /edit \.env/ } }] })
@@ -100,7 +100,7 @@ t.test('on a terminal: the live renderer, and NO_COLOR turns colours off', async
   const env = emptyEnvFile(t)
   // `script` gives the CLI a real pseudo-terminal.
   const run = (extra: string) =>
-    spawnSync('script', ['-qec', `${extra} ${tsx} ${join(repo, 'Taskfile.ts')} validate-env --env-file ${env}`, '/dev/null'], {
+    spawnSync('script', ['-qec', `${extra} ${tsx} ${join(repo, 'Taskfile.ts')} validate-env --dotenv ${env}`, '/dev/null'], {
       env: cleanEnv({ TERM: 'xterm-256color' }),
       encoding: 'utf8',
     })

@@ -27,7 +27,7 @@ export const GLOBAL_OPTIONS: readonly { flag: string; description: string }[] = 
   { flag: '--help, -h', description: 'List the tasks; after a task name, show its arguments' },
   { flag: '--json', description: 'Print a JSON summary of tasks, durations and results on stdout (progress goes to stderr)' },
   { flag: '--verbose, -v', description: 'Plain line-by-line output, with the shell commands tasks run' },
-  { flag: '--env-file PATH', description: 'Read this file instead of .env (or backend/.env)' },
+  { flag: '--dotenv PATH', description: 'Read this file instead of .env (or backend/.env)' },
   { flag: '--no-color', description: 'No colors (also: NO_COLOR=1)' },
   { flag: '--version', description: 'Print the version' },
 ]
@@ -80,7 +80,7 @@ export function parseCommandLine(argv: readonly string[], registry: TaskRegistry
         case '--no-color':
           globals.noColor = true
           continue
-        case '--env-file':
+        case '--dotenv':
           globals.envFile = takeValue()
           continue
       }

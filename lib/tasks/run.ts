@@ -7,6 +7,9 @@ import type { LoadedConfig } from '../config/load.ts'
 import { planRun, type TaskRegistry } from './graph.ts'
 import type { ShellFn, TaskContext, TaskInvocation, TaskIO, TaskOutcome } from './types.ts'
 
+/** Plain output is a log: progress lines every few seconds, not every tick. */
+const PLAIN_PROGRESS_INTERVAL_MS = 3_000
+
 export type RendererKind = 'live' | 'plain' | 'silent'
 
 export interface RunOptions {
@@ -71,12 +74,20 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
         const lines: string[] = []
         // Cleanup must still be able to run commands (stop a server) after the run was aborted.
         let cleaningUp = false
+        let lastProgress = 0
         const bound = shellFor(options, options.signal)
         const unbound = shellFor(options)
         const io: TaskIO = {
           log: (message) => {
             lines.push(message)
             listrTask.output = message
+          },
+          progress: (message) => {
+            const now = Date.now()
+            if (options.renderer === 'live' || now - lastProgress >= PLAIN_PROGRESS_INTERVAL_MS) {
+              lastProgress = now
+              listrTask.output = message
+            }
           },
           warn: (message) => {
             report.warnings.push(message)

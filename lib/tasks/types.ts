@@ -68,6 +68,8 @@ export interface TaskContext {
 export interface TaskIO {
   /** A line of progress or information (live renderer: under the task; plain renderer: a log line). */
   log(message: string): void
+  /** Transient progress (bytes, rows): shown live on a terminal, at most every few seconds in plain output. */
+  progress(message: string): void
   /** A warning: shown prominently and collected into the run summary. */
   warn(message: string): void
   /** Replace the task's title (e.g. to show progress). */

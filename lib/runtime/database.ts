@@ -1,0 +1,191 @@
+// The database half of the lifecycle, shared by the host runtime and the container entrypoint:
+// get a running PostgreSQL whose app database holds the snapshot with every migration applied.
+//
+// Dev mode, warm: a cleanly stopped cluster that already holds this snapshot + migrations (keyed by
+// snapshot sha256, PostgreSQL version and migrations digest) is copied into memory and started.
+// Dev mode, cold: initdb in memory, import the snapshot with the loader, apply migrations, keep a
+// pristine template copy for `reset`, stop cleanly, save to the warm cache, start again.
+// Persistent mode: the cluster in DATA_DIR is kept as it is; only a new, empty cluster is seeded from
+// the snapshot; migrations are applied on every start. A snapshot never overwrites persistent data.
+import type { Readable } from 'node:stream'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import pg from 'pg'
+import { loadDump, type LoadProgress } from '../loader/index.ts'
+import { applyMigrations, migrationsDigest } from '../migrations.ts'
+import {
+  checkFits,
+  clusterCacheKey,
+  cloneDatabaseFromTemplate,
+  createDatabases,
+  initCluster,
+  pruneClusters,
+  restoreCluster,
+  saveCluster,
+  startServer,
+  type PgBinaries,
+  type RunningServer,
+} from '../postgres/index.ts'
+
+/** A verified snapshot, ready to be read as plain SQL. */
+export interface SnapshotHandle {
+  name: string
+  sha256: string
+  /** Size of the plain SQL (uncompressed), for the space estimate. */
+  sqlBytes: number
+  open(): Promise<Readable>
+}
+
+export interface PrepareOptions {
+  binaries: PgBinaries
+  pgdata: string
+  mode: 'dev' | 'persistent'
+  port: number
+  runAs?: string
+  logFile: string
+  dbName: string
+  /** Further empty databases the original setup created (rotv_test). */
+  extraDatabases: string[]
+  migrationsDir: string
+  /** Needed in dev mode, and in persistent mode when the cluster is new. */
+  snapshot?: SnapshotHandle
+  /** Dev mode: where warm clusters are kept (the data home's clusters/). */
+  cacheDir?: string
+  /** Dev mode: the in-memory limit (TMPFS_SIZE) in bytes. */
+  limitBytes?: number
+  signal?: AbortSignal
+  onProgress?: (message: string) => void
+}
+
+export interface PreparedDatabase {
+  server: RunningServer
+  prepared: 'imported' | 'warm' | 'kept'
+  /** Template database `reset` copies from (dev mode). */
+  pristineDb?: string
+  migrationsApplied: string[]
+  notices: string[]
+  load?: { rows: Record<string, number>; durationMs: number; bytes: number }
+}
+
+/** How much room an import takes, from the plain dump size: data + indexes, and the pristine copy. */
+export const SPACE_FACTOR = 2.5
+
+export function pristineName(dbName: string): string {
+  return `${dbName}_pristine`
+}
+
+export async function prepareDatabase(opts: PrepareOptions): Promise<PreparedDatabase> {
+  return opts.mode === 'dev' ? prepareDev(opts) : preparePersistent(opts)
+}
+
+async function prepareDev(opts: PrepareOptions): Promise<PreparedDatabase> {
+  const snapshot = opts.snapshot
+  if (!snapshot) throw new Error('dev mode needs a snapshot')
+  const notices: string[] = []
+  const pristineDb = pristineName(opts.dbName)
+  const progress = opts.onProgress ?? (() => {})
+  const digest = await migrationsDigest(opts.migrationsDir)
+  const key = clusterCacheKey({ snapshotSha256: snapshot.sha256, pgVersion: opts.binaries.version.full, migrationsDigest: digest })
+
+  if (opts.cacheDir) {
+    progress('looking for a warm cluster of this snapshot')
+    const restored = await restoreCluster({ cacheDir: opts.cacheDir, key, pgdata: opts.pgdata, runAs: opts.runAs, limitBytes: opts.limitBytes })
+    if (restored.hit) {
+      progress(`copied the warm cluster into memory (${Math.round(restored.bytes / 1024 / 1024)} MB); starting PostgreSQL`)
+      const server = await start(opts)
+      return { server, prepared: 'warm', pristineDb, migrationsApplied: [], notices }
+    }
+    if (restored.notice) notices.push(restored.notice)
+  }
+
+  await checkFits({ dir: join(opts.pgdata, '..'), neededBytes: Math.ceil(snapshot.sqlBytes * SPACE_FACTOR), limitBytes: opts.limitBytes })
+  progress('initializing an in-memory cluster')
+  await initCluster({ binaries: opts.binaries, pgdata: opts.pgdata, runAs: opts.runAs, mode: 'dev', signal: opts.signal })
+  let server = await start(opts)
+  try {
+    await createDatabases(server.connection(), [opts.dbName, ...opts.extraDatabases])
+    const load = await importSnapshot(server, opts.dbName, snapshot, opts.signal, progress)
+    const migrations = await migrate(server, opts)
+    progress('keeping a pristine copy for reset')
+    await cloneDatabaseFromTemplate(server.connection(), { template: opts.dbName, target: pristineDb })
+    if (opts.cacheDir) {
+      progress('saving the warm cluster for the next start')
+      await server.stop('fast')
+      await saveCluster({ cacheDir: opts.cacheDir, key, pgdata: opts.pgdata })
+      // Old entries (other snapshots, older migrations) are kept a while for switching back and forth.
+      await pruneClusters({ cacheDir: opts.cacheDir, keep: 3 }).catch(() => [])
+      server = await start(opts)
+    }
+    return { server, prepared: 'imported', pristineDb, migrationsApplied: migrations, notices, load }
+  } catch (err) {
+    // Nothing half-imported is left running as if it were fine.
+    await server.stop('immediate').catch(() => {})
+    throw err
+  }
+}
+
+async function preparePersistent(opts: PrepareOptions): Promise<PreparedDatabase> {
+  const progress = opts.onProgress ?? (() => {})
+  const notices: string[] = []
+  const init = await initCluster({ binaries: opts.binaries, pgdata: opts.pgdata, runAs: opts.runAs, mode: 'persistent', signal: opts.signal })
+  const server = await start(opts)
+  try {
+    const created = await createDatabases(server.connection(), [opts.dbName, ...opts.extraDatabases])
+    let load: PreparedDatabase['load']
+    if (init.initialized || created.includes(opts.dbName)) {
+      if (opts.snapshot) load = await importSnapshot(server, opts.dbName, opts.snapshot, opts.signal, progress)
+      else notices.push(`the new database ${opts.dbName} starts empty (no snapshot); migrations create the schema`)
+    } else {
+      progress(`keeping the existing data in ${opts.pgdata}`)
+    }
+    const migrations = await migrate(server, opts)
+    return { server, prepared: load ? 'imported' : 'kept', migrationsApplied: migrations, notices, load }
+  } catch (err) {
+    await server.stop('fast').catch(() => {})
+    throw err
+  }
+}
+
+/** Drop the scratch directory of a dev cluster (after its server stopped). */
+export async function discardDevData(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true })
+}
+
+function start(opts: PrepareOptions): Promise<RunningServer> {
+  return startServer({ binaries: opts.binaries, pgdata: opts.pgdata, port: opts.port, runAs: opts.runAs, logFile: opts.logFile, signal: opts.signal })
+}
+
+async function importSnapshot(
+  server: RunningServer,
+  dbName: string,
+  snapshot: SnapshotHandle,
+  signal: AbortSignal | undefined,
+  progress: (m: string) => void,
+): Promise<PreparedDatabase['load']> {
+  progress(`importing snapshot ${snapshot.name}`)
+  const input = await snapshot.open()
+  const result = await loadDump({
+    connection: server.connection(dbName),
+    input,
+    signal,
+    onProgress: (p: LoadProgress) => progress(describeLoad(snapshot, p)),
+  })
+  return { rows: result.rows, durationMs: result.durationMs, bytes: result.bytes }
+}
+
+async function migrate(server: RunningServer, opts: PrepareOptions): Promise<string[]> {
+  const client = new pg.Client(server.connection(opts.dbName))
+  await client.connect()
+  try {
+    const result = await applyMigrations(client, opts.migrationsDir, { onApplied: (m) => opts.onProgress?.(`applied migration ${m.id}`) })
+    return result.applied
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+function describeLoad(snapshot: SnapshotHandle, p: LoadProgress): string {
+  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`
+  const pct = snapshot.sqlBytes > 0 ? ` (${Math.min(100, Math.round((p.bytesRead / snapshot.sqlBytes) * 100))}%)` : ''
+  return `importing ${snapshot.name}: ${p.phase}, ${p.tablesDone} tables, ${p.rows.toLocaleString('en-US')} rows, ${mb(p.bytesRead)}${pct}`
+}

@@ -1,0 +1,263 @@
+// The host runtime: PostgreSQL and the app as background processes on this machine, no container
+// engine needed. start/stop/status/reset/logs all go through here; the tasks only describe and order.
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import pg from 'pg'
+import { RotvError } from '../errors.ts'
+import {
+  assertPortFree,
+  cloneDatabaseFromTemplate,
+  createDevDataDir,
+  resolveBinaries,
+  resolveServerUser,
+  serverConnection,
+  serverStatus,
+  stopServer,
+  type PgBinaries,
+} from '../postgres/index.ts'
+import { alive, startApp, stopApp } from './app-process.ts'
+import { discardDevData, prepareDatabase, type SnapshotHandle } from './database.ts'
+import { fetchHealth, waitForHealth, type HealthBody } from './health.ts'
+import { clearState, readState, writeState, type RunState } from './state.ts'
+
+export interface HostSettings {
+  /** Data home (~/.rotv): logs, run state, warm clusters. */
+  home: string
+  /** Directory of the app (holds server/index.js and migrations/). */
+  appDir: string
+  pgPort: number
+  appPort: number
+  dbName: string
+  extraDatabases: string[]
+  pgBinDir?: string
+  runAs?: string
+  /** Set for persistent mode (PERSISTENT_DATA=true): the data directory. */
+  persistentDir?: string
+  tmpfsLimitBytes: number
+  /** Variables the app gets in its environment (secrets included: never on a command line). */
+  appEnv: Record<string, string>
+}
+
+export interface StartOptions {
+  snapshot?: SnapshotHandle
+  foreground?: boolean
+  signal?: AbortSignal
+  onProgress?: (message: string) => void
+  healthTimeoutMs?: number
+}
+
+export interface StartResult {
+  url: string
+  health: HealthBody
+  state: RunState
+  notices: string[]
+  migrationsApplied: string[]
+  /** Set in --foreground mode: resolves when the app exits. */
+  exited?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+export class AlreadyRunningError extends RotvError {}
+export class NotRunningError extends RotvError {}
+
+export async function startHost(settings: HostSettings, opts: StartOptions = {}): Promise<StartResult> {
+  const progress = opts.onProgress ?? (() => {})
+  const existing = await readState(settings.home)
+  if (existing && (alive(existing.appPid) || (await serverStatus(existing.pgdata)).running)) {
+    throw new AlreadyRunningError(`the environment is already running (app at http://localhost:${existing.appPort}, started ${existing.startedAt})`, {
+      fix: 'use it, or run `npx tsx Taskfile.ts stop` first (or `npx tsx Taskfile.ts stop start` to restart on a clean slate)',
+    })
+  }
+  await assertPortFree(settings.appPort, 'APP_PORT')
+  await assertPortFree(settings.pgPort, 'PG_PORT')
+  const binaries = await resolveBinaries({ binDir: settings.pgBinDir, runAs: settings.runAs })
+  const user = await resolveServerUser(settings.runAs)
+  const logs = { postgres: join(settings.home, 'logs', 'postgres.log'), app: join(settings.home, 'logs', 'app.log') }
+  await mkdir(join(settings.home, 'logs'), { recursive: true })
+
+  const mode = settings.persistentDir ? 'persistent' : 'dev'
+  const notices: string[] = []
+  let scratchDir: string | undefined
+  let pgdata: string
+  if (settings.persistentDir) pgdata = settings.persistentDir
+  else {
+    const dir = await createDevDataDir({ user })
+    if (dir.notice) notices.push(dir.notice)
+    scratchDir = dir.root
+    pgdata = dir.pgdata
+  }
+
+  let appPid: number | undefined
+  const cleanup = async () => {
+    if (appPid) await stopApp(appPid).catch(() => {})
+    await stopServer({ pgdata, binaries, runAs: settings.runAs, mode: 'fast' }).catch(() => {})
+    if (scratchDir) await discardDevData(scratchDir)
+    await clearState(settings.home)
+  }
+  try {
+    const db = await prepareDatabase({
+      binaries,
+      pgdata,
+      mode,
+      port: settings.pgPort,
+      runAs: settings.runAs,
+      logFile: logs.postgres,
+      dbName: settings.dbName,
+      extraDatabases: settings.extraDatabases,
+      migrationsDir: join(settings.appDir, 'migrations'),
+      snapshot: opts.snapshot,
+      cacheDir: mode === 'dev' ? join(settings.home, 'clusters') : undefined,
+      limitBytes: mode === 'dev' ? settings.tmpfsLimitBytes : undefined,
+      signal: opts.signal,
+      onProgress: progress,
+    })
+    notices.push(...db.notices)
+    const state: RunState = {
+      runtime: 'host',
+      startedAt: new Date().toISOString(),
+      mode,
+      pgdata,
+      scratchDir,
+      pgPort: settings.pgPort,
+      appPort: settings.appPort,
+      dbName: settings.dbName,
+      pristineDb: db.pristineDb,
+      runAs: settings.runAs,
+      pgBinDir: binaries.binDir,
+      pgVersion: binaries.version.full,
+      snapshot: opts.snapshot ? { name: opts.snapshot.name, sha256: opts.snapshot.sha256 } : undefined,
+      logs,
+      prepared: db.prepared,
+    }
+    await writeState(settings.home, state)
+
+    progress('starting the app')
+    const app = await startApp({
+      command: process.execPath,
+      args: [join(settings.appDir, 'server', 'index.js')],
+      cwd: settings.appDir,
+      env: appEnvironment(settings),
+      logFile: logs.app,
+      foreground: opts.foreground,
+    })
+    appPid = app.pid
+    state.appPid = app.pid
+    await writeState(settings.home, state)
+    let exitedWith: string | undefined
+    void app.exited.then((e) => (exitedWith = `exit code ${e.code ?? e.signal}`))
+    const url = `http://localhost:${settings.appPort}`
+    progress(`waiting for ${url}/api/health`)
+    const health = await waitForHealth({
+      url: `http://127.0.0.1:${settings.appPort}/api/health`,
+      timeoutMs: opts.healthTimeoutMs ?? 60_000,
+      signal: opts.signal,
+      died: () => exitedWith,
+      logHint: `see the app's log: ${logs.app} (npx tsx Taskfile.ts logs)`,
+    })
+    return { url, health, state, notices, migrationsApplied: db.migrationsApplied, exited: opts.foreground ? app.exited : undefined }
+  } catch (err) {
+    await cleanup()
+    throw err
+  }
+}
+
+export interface StopResult {
+  wasRunning: boolean
+  discarded?: string
+  mode?: 'dev' | 'persistent'
+}
+
+/** Stop the app and PostgreSQL; in dev mode the in-memory data is thrown away. Idempotent. */
+export async function stopHost(home: string): Promise<StopResult> {
+  const state = await readState(home)
+  if (!state) return { wasRunning: false }
+  let wasRunning = false
+  if (state.appPid && (await stopApp(state.appPid))) wasRunning = true
+  if (existsSync(state.pgdata)) {
+    const binaries = await binariesFor(state)
+    const stopped = await stopServer({ pgdata: state.pgdata, binaries, runAs: state.runAs, mode: 'fast' })
+    wasRunning ||= stopped.wasRunning
+  }
+  if (state.scratchDir) await discardDevData(state.scratchDir)
+  await clearState(home)
+  return { wasRunning, discarded: state.scratchDir, mode: state.mode }
+}
+
+export interface HostStatus {
+  running: boolean
+  state?: RunState
+  app: { running: boolean; pid?: number; healthy: boolean; health?: HealthBody; reason?: string }
+  postgres: { running: boolean; pid?: number; databaseBytes?: number }
+}
+
+export async function hostStatus(home: string): Promise<HostStatus> {
+  const state = await readState(home)
+  if (!state) return { running: false, app: { running: false, healthy: false }, postgres: { running: false } }
+  const pgStatus = existsSync(state.pgdata) ? await serverStatus(state.pgdata) : { running: false as const, pid: undefined }
+  const appRunning = alive(state.appPid)
+  const health = appRunning ? await fetchHealth(`http://127.0.0.1:${state.appPort}/api/health`) : undefined
+  let databaseBytes: number | undefined
+  if (pgStatus.running) {
+    databaseBytes = await query<{ size: string }>(serverConnection({ port: state.pgPort }), 'SELECT pg_database_size($1)::text AS size', [state.dbName])
+      .then((rows) => Number(rows[0]?.size))
+      .catch(() => undefined)
+  }
+  return {
+    running: appRunning || pgStatus.running,
+    state,
+    app: {
+      running: appRunning,
+      pid: state.appPid,
+      healthy: health?.ok ?? false,
+      health: health?.ok ? health.body : undefined,
+      reason: health && !health.ok ? health.reason : undefined,
+    },
+    postgres: { running: pgStatus.running, pid: pgStatus.pid, databaseBytes },
+  }
+}
+
+/** Put the pristine snapshot data back without restarting the app (dev mode). */
+export async function resetHost(home: string): Promise<{ durationMs: number; dbName: string }> {
+  const state = await readState(home)
+  if (!state || !(await serverStatus(state.pgdata)).running) {
+    throw new NotRunningError('nothing to reset: the environment is not running', { fix: 'run `npx tsx Taskfile.ts start`' })
+  }
+  if (state.mode !== 'dev' || !state.pristineDb) {
+    throw new RotvError('reset is for the throwaway dev database; this environment keeps persistent data (PERSISTENT_DATA=true)', {
+      fix: 'to start over in persistent mode, stop it and remove DATA_DIR yourself',
+    })
+  }
+  const started = Date.now()
+  await cloneDatabaseFromTemplate(serverConnection({ port: state.pgPort }), { template: state.pristineDb, target: state.dbName })
+  return { durationMs: Date.now() - started, dbName: state.dbName }
+}
+
+function appEnvironment(settings: HostSettings): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LANG: process.env.LANG ?? 'C.UTF-8',
+    NODE_ENV: settings.persistentDir ? 'production' : 'development',
+    HOST: '127.0.0.1',
+    PORT: String(settings.appPort),
+    PGHOST: '127.0.0.1',
+    PGPORT: String(settings.pgPort),
+    PGUSER: 'postgres',
+    PGDATABASE: settings.dbName,
+    ...settings.appEnv,
+  }
+}
+
+async function binariesFor(state: RunState): Promise<PgBinaries> {
+  return resolveBinaries({ binDir: state.pgBinDir, runAs: state.runAs })
+}
+
+async function query<T>(conn: pg.ClientConfig, sql: string, params: unknown[]): Promise<T[]> {
+  const client = new pg.Client(conn)
+  await client.connect()
+  try {
+    return (await client.query(sql, params)).rows as T[]
+  } finally {
+    await client.end().catch(() => {})
+  }
+}

@@ -1,0 +1,13 @@
+import { stopHost } from '../lib/runtime/host.ts'
+import { defineTask } from '../lib/tasks/types.ts'
+
+export default defineTask({
+  name: 'stop',
+  description: 'Stop the app and PostgreSQL; in dev mode the in-memory data is thrown away',
+  examples: ['npx tsx Taskfile.ts stop', 'npx tsx Taskfile.ts stop start   # restart on a clean slate'],
+  async run(ctx) {
+    const result = await stopHost(ctx.loaded.config.dataHome)
+    if (!result.wasRunning && !result.discarded) return { summary: 'nothing was running', data: result }
+    return { summary: result.mode === 'dev' ? 'stopped; in-memory data discarded' : 'stopped; data kept', data: result }
+  },
+})
