@@ -22,6 +22,8 @@ const TYPE_LABELS = {
   picnic_area: 'Picnic area', cafe: 'Café', lodging: 'Lodging', wetland: 'Wetland', trail: 'Trail',
 }
 
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`
+
 function destinationCard(d) {
   const li = document.createElement('li')
   li.className = 'card'
@@ -33,7 +35,8 @@ function destinationCard(d) {
   type.textContent = TYPE_LABELS[d.type] ?? d.type
   const meta = document.createElement('p')
   meta.className = 'meta'
-  meta.textContent = `${d.newsCount} news · ${d.eventCount} events · ${d.latitude.toFixed(3)}, ${d.longitude.toFixed(3)}`
+  meta.textContent = `${plural(d.newsCount, 'news item')} · ${plural(d.eventCount, 'event')}`
+  meta.title = `${d.latitude.toFixed(4)}, ${d.longitude.toFixed(4)}`
   li.append(type, name, meta)
   return li
 }
