@@ -10,7 +10,8 @@
 // edited manifest are caught; a bit flip deep inside a large relation file is not (that would need a
 // full read of every byte, which costs more than the copy it protects).
 import { createHash } from 'node:crypto'
-import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, stat, utimes, writeFile, lstat, chmod } from 'node:fs/promises'
+import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs'
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, utimes, writeFile, lstat, chmod } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { PgBinaries } from './binaries.ts'
 import { ClusterDirError, ClusterNotStoppedError } from './errors.ts'
@@ -71,7 +72,7 @@ export async function saveCluster(opts: SaveClusterOptions): Promise<CacheEntryI
     await runCommand('cp', ['-a', opts.pgdata, join(tmp, 'pgdata')])
     await rm(join(tmp, 'pgdata', 'postmaster.pid'), { force: true })
     await rm(join(tmp, 'pgdata', 'postmaster.opts'), { force: true })
-    const files = await describeTree(join(tmp, 'pgdata'))
+    const files = describeTree(join(tmp, 'pgdata'))
     const manifest = sealManifest({ format: FORMAT, key: opts.key, createdAt: new Date().toISOString(), totalBytes: files.reduce((n, f) => n + Math.max(f[1], 0), 0), files })
     await writeFile(join(tmp, MANIFEST), JSON.stringify(manifest))
     const final = join(opts.cacheDir, opts.key)
@@ -155,7 +156,7 @@ export async function verifyClusterEntry(cacheDir: string, key: string): Promise
   if (manifest.key !== key) return corrupt(`manifest is for key ${manifest.key} (stale entry)`)
   let actual: FileRecord[]
   try {
-    actual = await describeTree(join(entry, 'pgdata'))
+    actual = describeTree(join(entry, 'pgdata'))
   } catch (err) {
     return corrupt(`cannot read the cached cluster: ${(err as Error).message}`)
   }
@@ -251,17 +252,22 @@ function manifestDigest(m: Omit<Manifest, 'digest'>): string {
   return createHash('sha256').update(JSON.stringify([m.format, m.key, m.createdAt, m.totalBytes, m.files])).digest('hex')
 }
 
-/** Every directory and file under root, sorted, with size and sample hash. */
-async function describeTree(root: string): Promise<FileRecord[]> {
+/**
+ * Every directory and file under root, sorted, with size and sample hash. Synchronous on purpose: a
+ * cluster is a couple of thousand small files, and sync reads skip a thread-pool round trip per call
+ * (measured: several times faster than fs/promises here; the walk blocks the event loop ~0.1 s).
+ */
+function describeTree(root: string): FileRecord[] {
   const out: FileRecord[] = []
-  const walk = async (rel: string): Promise<void> => {
-    for (const d of await readdir(join(root, rel), { withFileTypes: true })) {
+  const buf = Buffer.alloc(WHOLE_FILE_MAX)
+  const walk = (rel: string): void => {
+    for (const d of readdirSync(join(root, rel), { withFileTypes: true })) {
       const path = rel ? `${rel}/${d.name}` : d.name
       if (d.isDirectory()) {
         out.push([path, -1, ''])
-        await walk(path)
+        walk(path)
       } else if (d.isFile()) {
-        out.push([path, ...(await sampleFile(join(root, path)))])
+        out.push([path, ...sampleFile(join(root, path), buf)])
       } else {
         // Symlinks (tablespaces, a separate pg_wal) would point outside the entry: such a cluster
         // cannot be copied as a self-contained unit.
@@ -269,27 +275,24 @@ async function describeTree(root: string): Promise<FileRecord[]> {
       }
     }
   }
-  await walk('')
+  walk('')
   return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
 }
 
-async function sampleFile(path: string): Promise<[number, string]> {
-  const fh = await open(path, 'r')
+function sampleFile(path: string, buf: Buffer): [number, string] {
+  const fd = openSync(path, 'r')
   try {
-    const { size } = await fh.stat()
+    const { size } = fstatSync(fd)
     const hash = createHash('sha256')
     if (size <= WHOLE_FILE_MAX) {
-      hash.update(await fh.readFile())
+      hash.update(buf.subarray(0, readSync(fd, buf, 0, size, 0)))
     } else {
-      const buf = Buffer.alloc(SAMPLE)
-      await fh.read(buf, 0, SAMPLE, 0)
-      hash.update(buf)
-      await fh.read(buf, 0, SAMPLE, size - SAMPLE)
-      hash.update(buf)
+      hash.update(buf.subarray(0, readSync(fd, buf, 0, SAMPLE, 0)))
+      hash.update(buf.subarray(0, readSync(fd, buf, 0, SAMPLE, size - SAMPLE)))
     }
     return [size, hash.digest('hex')]
   } finally {
-    await fh.close()
+    closeSync(fd)
   }
 }
 

@@ -1,0 +1,211 @@
+// The warm cluster cache and the template reset, on real embedded PostgreSQL 17 clusters.
+import t from 'tap'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm, stat, truncate, unlink, utimes, writeFile, readdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { freePort } from './helpers/production-postgres.ts'
+import {
+  resolveBinaries, resolveServerUser, createDevDataDir, initCluster, startServer, stopServer, createDatabases, cloneDatabaseFromTemplate,
+  clusterCacheKey, saveCluster, restoreCluster, verifyClusterEntry, pruneClusters, listClusters, clusterState,
+  ClusterNotStoppedError, InsufficientSpaceError, type PgBinaries, type ServerUser,
+} from '../lib/postgres/index.ts'
+
+const binaries = await resolveBinaries()
+const user = await resolveServerUser()
+const cacheDir = await mkdtemp(join(tmpdir(), 'rotv-cluster-cache-'))
+t.teardown(() => rm(cacheDir, { recursive: true, force: true }))
+
+const key = clusterCacheKey({ snapshotSha256: 'a'.repeat(64), pgVersion: binaries.version.full, migrationsDigest: 'm1' })
+// One imported cluster, saved once; the corruption tests restore from fresh copies of it.
+const source = await buildCluster(binaries, user)
+t.teardown(async () => {
+  await stopServer({ pgdata: source.pgdata, binaries, mode: 'immediate' })
+  await rm(source.root, { recursive: true, force: true })
+})
+
+t.test('clusterCacheKey is stable, filesystem-safe and changes with each input', async (t) => {
+  const base = { snapshotSha256: 'a'.repeat(64), pgVersion: '17.10', migrationsDigest: 'm1' }
+  t.equal(clusterCacheKey(base), clusterCacheKey({ ...base }))
+  t.match(clusterCacheKey(base), /^pg17-[0-9a-f]{32}$/)
+  t.not(clusterCacheKey(base), clusterCacheKey({ ...base, snapshotSha256: 'b'.repeat(64) }))
+  t.not(clusterCacheKey(base), clusterCacheKey({ ...base, pgVersion: '17.11' }))
+  t.not(clusterCacheKey(base), clusterCacheKey({ ...base, migrationsDigest: 'm2' }))
+  t.throws(() => clusterCacheKey({ ...base, migrationsDigest: '' }))
+})
+
+t.test('save (stopping the running server), restore into a new dir, start: the rows are there', async (t) => {
+  t.equal(await clusterState(source.pgdata), 'in production', 'server still running')
+  await t.rejects(saveCluster({ cacheDir, key, pgdata: source.pgdata }), ClusterNotStoppedError, 'a running cluster is refused without stop')
+  const saved = await saveCluster({ cacheDir, key, pgdata: source.pgdata, stop: { binaries } })
+  t.equal(saved.key, key)
+  t.ok(saved.bytes > 10 * 1024 ** 2, `cached ${saved.bytes} bytes in ${saved.files} files`)
+  t.equal(await clusterState(source.pgdata), 'shut down')
+  t.same((await readdir(cacheDir)).filter((n) => n.startsWith('.')), [], 'no temp dirs left')
+  t.equal((await verifyClusterEntry(cacheDir, key)).ok, true)
+  t.same((await listClusters(cacheDir)).map((e) => e.key), [key])
+
+  const target = await createDevDataDir({ user })
+  t.teardown(() => rm(target.root, { recursive: true, force: true }))
+  const restored = await restoreCluster({ cacheDir, key, pgdata: target.pgdata, limitBytes: 2 * 1024 ** 3 })
+  t.same(restored, { hit: true, key, files: saved.files, bytes: saved.bytes })
+  const st = await stat(target.pgdata)
+  t.equal(st.mode & 0o777, 0o700)
+  if (user) t.equal(st.uid, user.uid, `restored PGDATA owned by ${user.name}`)
+  const server = await startServer({ binaries, pgdata: target.pgdata, port: await freePort(), logFile: join(target.root, 'server.log') })
+  t.teardown(() => server.stop('immediate'))
+  t.equal(await scalar(server.connection('rotv'), 'SELECT count(*)::int FROM poi'), 50_000)
+  t.equal(await scalar(server.connection('rotv'), "SELECT name FROM poi WHERE id = 4242"), 'poi 4242')
+})
+
+t.test('restore refuses an entry bigger than TMPFS_SIZE before copying', async (t) => {
+  const target = await createDevDataDir({ user })
+  t.teardown(() => rm(target.root, { recursive: true, force: true }))
+  await t.rejects(restoreCluster({ cacheDir, key, pgdata: target.pgdata, limitBytes: 1024 * 1024 }), InsufficientSpaceError)
+  t.notOk(existsSync(target.pgdata))
+})
+
+t.test('a missing entry is a miss', async (t) => {
+  const target = await createDevDataDir({ user })
+  t.teardown(() => rm(target.root, { recursive: true, force: true }))
+  t.same(await restoreCluster({ cacheDir, key: 'pg17-nothing', pgdata: target.pgdata }), { hit: false, key: 'pg17-nothing', reason: 'missing' })
+})
+
+const corruptions: Array<[string, (entry: string) => Promise<void>, RegExp]> = [
+  ['a deleted file', (entry) => unlink(join(entry, 'pgdata', 'global', 'pg_filenode.map')), /pg_filenode\.map is missing/],
+  ['a truncated relation file', async (entry) => {
+    const big = await largestFile(join(entry, 'pgdata', 'base'))
+    await truncate(big, (await stat(big)).size - 8192)
+  }, /has \d+ bytes, expected/],
+  ['an overwritten control file (same size)', async (entry) => {
+    const f = join(entry, 'pgdata', 'global', 'pg_control')
+    const buf = await readFile(f)
+    buf[16] = buf[16]! ^ 0xff
+    await writeFile(f, buf)
+  }, /pg_control content differs/],
+  ['a flipped manifest', async (entry) => {
+    const f = join(entry, 'manifest.json')
+    const m = JSON.parse(await readFile(f, 'utf8'))
+    m.files[3][1] += 1
+    await writeFile(f, JSON.stringify(m))
+  }, /manifest digest/],
+  ['a truncated manifest', async (entry) => {
+    const f = join(entry, 'manifest.json')
+    await truncate(f, 100)
+  }, /manifest unreadable/],
+  ['an extra file', (entry) => writeFile(join(entry, 'pgdata', 'postmaster.pid'), '12345\n'), /unexpected/],
+]
+
+for (const [what, corrupt, detail] of corruptions) {
+  t.test(`corrupt cache entry (${what}): detected, reported, removed, not used`, async (t) => {
+    const k = `${key}-${corruptions.findIndex((c) => c[0] === what)}`
+    await saveCluster({ cacheDir, key: k, pgdata: source.pgdata })
+    await corrupt(join(cacheDir, k))
+    const check = await verifyClusterEntry(cacheDir, k)
+    t.equal(check.ok, false)
+    if (!check.ok) t.match(check.detail, detail)
+    const target = await createDevDataDir({ user })
+    t.teardown(() => rm(target.root, { recursive: true, force: true }))
+    const r = await restoreCluster({ cacheDir, key: k, pgdata: target.pgdata })
+    t.equal(r.hit, false)
+    if (!r.hit) {
+      t.equal(r.reason, 'corrupt')
+      t.match(r.notice ?? '', k)
+      t.match(r.notice ?? '', detail)
+    }
+    t.notOk(existsSync(join(cacheDir, k)), 'the bad entry was removed')
+    t.notOk(existsSync(target.pgdata), 'nothing was copied')
+  })
+}
+
+t.test('pruneClusters keeps the N most recently used entries and removes stale leftovers', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'rotv-prune-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const keys = ['pg17-one', 'pg17-two', 'pg17-three']
+  for (const [i, k] of keys.entries()) {
+    await saveCluster({ cacheDir: dir, key: k, pgdata: source.pgdata })
+    const when = new Date(Date.now() - (10 - i) * 60_000)
+    await utimes(join(dir, k, 'manifest.json'), when, when)
+  }
+  // Restoring "one" makes it the most recently used.
+  const target = await createDevDataDir({ user })
+  t.teardown(() => rm(target.root, { recursive: true, force: true }))
+  t.equal((await restoreCluster({ cacheDir: dir, key: 'pg17-one', pgdata: target.pgdata })).hit, true)
+  const abandoned = join(dir, '.tmp-abandoned')
+  await writeFile(join(dir, 'not-a-dir'), '')
+  await (await import('node:fs/promises')).mkdir(abandoned)
+  const old = new Date(Date.now() - 2 * 3600_000)
+  await utimes(abandoned, old, old)
+  const removed = await pruneClusters({ cacheDir: dir, keep: 2 })
+  t.same(removed.sort(), ['.tmp-abandoned', 'pg17-two'])
+  t.same((await listClusters(dir)).map((e) => e.key), ['pg17-one', 'pg17-three'])
+})
+
+t.test('cloneDatabaseFromTemplate resets data changed in the target, terminating its connections', async (t) => {
+  const target = await createDevDataDir({ user })
+  t.teardown(() => rm(target.root, { recursive: true, force: true }))
+  t.equal((await restoreCluster({ cacheDir, key, pgdata: target.pgdata })).hit, true)
+  const server = await startServer({ binaries, pgdata: target.pgdata, port: await freePort(), logFile: join(target.root, 'server.log') })
+  t.teardown(() => server.stop('immediate'))
+  // The pristine copy, made once after import + migrations.
+  await cloneDatabaseFromTemplate(server.connection(), { template: 'rotv', target: 'rotv_pristine' })
+
+  const pool = new pg.Pool({ ...server.connection('rotv'), max: 2 })
+  pool.on('error', () => {})
+  t.teardown(() => pool.end())
+  await pool.query('DELETE FROM poi WHERE id > 100')
+  await pool.query("UPDATE poi SET name = 'changed' WHERE id = 1")
+  t.equal((await pool.query('SELECT count(*)::int AS n FROM poi')).rows[0].n, 100)
+  // An app connection held open across the reset (a pooled client checked out and idle).
+  const held = await pool.connect()
+  let heldError: unknown
+  held.on('error', (e) => (heldError = e))
+
+  await cloneDatabaseFromTemplate(server.connection('rotv'), { template: 'rotv_pristine', target: 'rotv' })
+  await t.rejects(held.query('SELECT 1'), 'the held connection was terminated by the reset')
+  held.release(true)
+  void heldError
+  // The pool recovers by itself: a new connection to the fresh database.
+  t.equal((await pool.query('SELECT count(*)::int AS n FROM poi')).rows[0].n, 50_000)
+  t.equal((await pool.query('SELECT name FROM poi WHERE id = 1')).rows[0].name, 'poi 1')
+  // The template itself is untouched and can reset again.
+  t.equal(await scalar(server.connection('rotv_pristine'), 'SELECT count(*)::int FROM poi'), 50_000)
+})
+
+interface Built { root: string; pgdata: string }
+
+/** A running cluster with rotv/rotv_test and a table of 50 000 rows (~10+ MB with an index). */
+async function buildCluster(b: PgBinaries, u: ServerUser | undefined): Promise<Built> {
+  const dir = await createDevDataDir({ user: u })
+  await initCluster({ binaries: b, pgdata: dir.pgdata })
+  const server = await startServer({ binaries: b, pgdata: dir.pgdata, port: await freePort(), logFile: join(dir.root, 'server.log') })
+  await createDatabases(server.connection(), ['rotv', 'rotv_test'])
+  const c = new pg.Client(server.connection('rotv'))
+  await c.connect()
+  await c.query(`CREATE TABLE poi (id int PRIMARY KEY, name text NOT NULL, body text);
+    INSERT INTO poi SELECT g, 'poi ' || g, repeat(md5(g::text), 4) FROM generate_series(1, 50000) g;`)
+  await c.end()
+  return { root: dir.root, pgdata: dir.pgdata }
+}
+
+async function scalar(conn: pg.ClientConfig, sql: string): Promise<unknown> {
+  const c = new pg.Client(conn)
+  await c.connect()
+  try {
+    return Object.values((await c.query(sql)).rows[0] as object)[0]
+  } finally {
+    await c.end()
+  }
+}
+
+async function largestFile(dir: string): Promise<string> {
+  let best = { path: '', size: -1 }
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile()) continue
+    const p = join(e.parentPath ?? e.path, e.name)
+    const s = (await stat(p)).size
+    if (s > best.size) best = { path: p, size: s }
+  }
+  return best.path
+}
