@@ -14,11 +14,20 @@ export interface JobLogChunk {
 }
 
 /**
- * Yields chunks of COPY rows until adding another row would pass `budgetBytes`, or `maxRows` rows.
+ * Yields chunks of COPY rows until adding another row would pass `budgetBytes`.
  * Row content depends only on the seed and the row's position, never on the budget.
  */
 export function* jobLogRows(seed: number, budgetBytes: number, chunkBytes = 1 << 20): Generator<JobLogChunk> {
   const rng = streamFor(seed, 'job_logs')
+  // Messages come from a seeded pool per level: building every message from parts was most of the cost
+  // of a large dump, and a pool of thousands still reads like real, repetitive job output.
+  const pools = new Map<string, string[]>()
+  for (const level of LEVELS) {
+    const pool: string[] = []
+    for (let i = 0; i < POOL_SIZE; i++) pool.push(message(rng.next(), rng.next(), level, JOB_NAMES[i % JOB_NAMES.length]!))
+    pools.set(level, pool)
+  }
+  const clock = new MinuteClock()
   let id = 0
   let used = 0
   let runId = 0
@@ -38,7 +47,8 @@ export function* jobLogRows(seed: number, budgetBytes: number, chunkBytes = 1 <<
     t += Math.floor(rng.next() * 4000)
     const r = rng.next()
     const level = r < 0.08 ? 'debug' : r < 0.9 ? 'info' : r < 0.97 ? 'warn' : 'error'
-    const row = `${id + 1}\t${job}\t${runId}\t${level}\t${message(rng.next(), rng.next(), level, job)}\t${timestamptz(t)}\n`
+    const msg = pools.get(level)![Math.floor(rng.next() * POOL_SIZE)]!
+    const row = `${id + 1}\t${job}\t${runId}\t${level}\t${msg}\t${clock.format(t)}\n`
     if (used + row.length > budgetBytes) break
     id++
     used += row.length
@@ -49,6 +59,30 @@ export function* jobLogRows(seed: number, budgetBytes: number, chunkBytes = 1 <<
     }
   }
   if (chunk) yield { text: chunk, lastId: id }
+}
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const
+const POOL_SIZE = 4096
+
+const SECONDS = Array.from({ length: 60 }, (_, s) => String(s).padStart(2, '0'))
+/** '', '.001' … '.999' without trailing zeros, as PostgreSQL prints fractions. */
+const FRACTIONS = Array.from({ length: 1000 }, (_, f) => (f === 0 ? '' : '.' + String(f).padStart(3, '0').replace(/0+$/, '')))
+
+/** timestamptz text for increasing times, re-formatting the date and hour:minute only when they change. */
+class MinuteClock {
+  private minute = -1
+  private prefix = ''
+
+  format(ms: number): string {
+    const minute = Math.floor(ms / 60_000)
+    if (minute !== this.minute) {
+      this.minute = minute
+      this.prefix = timestamptz(minute * 60_000).slice(0, -'00+00'.length)
+    }
+    const rest = ms - minute * 60_000
+    const s = Math.floor(rest / 1000)
+    return this.prefix + SECONDS[s]! + FRACTIONS[rest - s * 1000]! + '+00'
+  }
 }
 
 function message(a: number, b: number, level: string, job: string): string {
