@@ -27,9 +27,8 @@ export default defineTask({
     const store = openStore(config.dataHome)
     const snapshot = await snapshotHandle(store, name)
     const foreground = Boolean(ctx.invocations.get('start')?.options.foreground)
-    io.onCleanup(async () => {
-      await stopHost(config.dataHome)
-    })
+    // startHost stops whatever it started when it fails or is interrupted; an environment that was
+    // already running is never touched by a failed start.
     const result = await startHost(settings, {
       snapshot,
       foreground,

@@ -18,6 +18,7 @@ import {
 } from '../postgres/index.ts'
 import { alive, startApp, stopApp } from './app-process.ts'
 import { discardDevData, prepareDatabase, type SnapshotHandle } from './database.ts'
+import { ensureFrontendBuilt } from './frontend.ts'
 import { fetchHealth, waitForHealth, type HealthBody } from './health.ts'
 import { clearState, readState, writeState, type RunState } from './state.ts'
 
@@ -94,6 +95,11 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
     if (scratchDir) await discardDevData(scratchDir)
     await clearState(settings.home)
   }
+  // The page builds while the database is prepared; its outcome is awaited before the app starts.
+  const frontend = ensureFrontendBuilt(settings.appDir, opts.signal).then(
+    (built) => ({ built, error: undefined }),
+    (error: unknown) => ({ built: false, error }),
+  )
   try {
     const db = await prepareDatabase({
       binaries,
@@ -131,6 +137,9 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
     }
     await writeState(settings.home, state)
 
+    const page = await frontend
+    if (page.error) throw page.error
+    if (page.built) notices.push("built the app's page (app/public)")
     progress('starting the app')
     const app = await startApp({
       command: process.execPath,
@@ -156,6 +165,7 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
     })
     return { url, health, state, notices, migrationsApplied: db.migrationsApplied, exited: opts.foreground ? app.exited : undefined }
   } catch (err) {
+    await frontend
     await cleanup()
     throw err
   }

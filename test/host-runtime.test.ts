@@ -1,0 +1,140 @@
+// The main job, end to end through the CLI: start on the demo snapshot in memory, the original setup's
+// own checks (371 POIs, /api/destinations length 178), a clean slate across restarts, warm starts,
+// reset, persistent mode, and the failures a user meets.
+import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import pg from 'pg'
+import t from 'tap'
+import { readState } from '../lib/runtime/state.ts'
+import { isolatedEnv, runCliSync } from './helpers/cli.ts'
+import { freePort } from './helpers/production-postgres.ts'
+
+interface Env {
+  env: NodeJS.ProcessEnv
+  home: string
+  appPort: number
+  pgPort: number
+}
+
+async function environment(t: { testdir: () => string; teardown: (fn: () => void) => void }, extra: NodeJS.ProcessEnv = {}): Promise<Env> {
+  const home = t.testdir()
+  const appPort = await freePort()
+  const pgPort = await freePort()
+  const envFile = join(home, 'test.env')
+  writeFileSync(envFile, '')
+  const env = isolatedEnv({ ROTV_HOME: home, APP_PORT: String(appPort), PG_PORT: String(pgPort), ...extra })
+  const e = { env, home, appPort, pgPort }
+  t.teardown(() => {
+    runCliSync(['stop', '--dotenv', envFile], env)
+  })
+  return { ...e, env: { ...env, ROTV_DOTENV: envFile } }
+}
+
+const cli = (e: Env, args: string[]) => runCliSync([...args, '--dotenv', e.env.ROTV_DOTENV!], e.env)
+
+async function sql<T = Record<string, unknown>>(e: Env, text: string): Promise<T[]> {
+  const client = new pg.Client({ host: '127.0.0.1', port: e.pgPort, user: 'postgres', database: 'rotv' })
+  await client.connect()
+  try {
+    return (await client.query(text)).rows as T[]
+  } finally {
+    await client.end()
+  }
+}
+
+async function getJson(url: string): Promise<unknown> {
+  const res = await fetch(url)
+  return res.json()
+}
+
+t.test('start on the demo snapshot, clean slate across restarts, warm start, reset', async (t) => {
+  const e = await environment(t)
+  const first = cli(e, ['start', '--json'])
+  t.equal(first.code, 0, first.stderr)
+  const report = JSON.parse(first.stdout)
+  const start = report.tasks.find((x: { name: string }) => x.name === 'start')
+  t.match(start.summary, `ready at http://localhost:${e.appPort}: 371 POIs, 178 destinations, 647 news, 680 events`)
+  t.equal(start.result.prepared, 'imported', 'the first start imports the snapshot')
+  t.same(report.tasks.map((x: { name: string }) => x.name), ['validate-env', 'seed-fresh', 'start'])
+
+  // The original setup's checks.
+  t.equal(((await getJson(`http://127.0.0.1:${e.appPort}/api/destinations`)) as unknown[]).length, 178)
+  t.same(await sql(e, 'SELECT count(*)::int AS n FROM pois'), [{ n: 371 }])
+  const dbs = (await sql<{ datname: string }>(e, 'SELECT datname FROM pg_database ORDER BY 1')).map((r) => r.datname)
+  t.ok(dbs.includes('rotv') && dbs.includes('rotv_test'), 'the databases the original created exist')
+  t.same(await sql(e, "SELECT current_setting('listen_addresses') AS l"), [{ l: '127.0.0.1' }], 'listens on loopback only')
+
+  const state = await readState(e.home)
+  t.ok(state?.pgdata.startsWith('/dev/shm/'), `PGDATA is in memory: ${state?.pgdata}`)
+
+  // A second start while running is a clear message.
+  const again = cli(e, ['start'])
+  t.equal(again.code, 1)
+  t.match(again.stdout, /already running/)
+
+  // status
+  const status = cli(e, ['status', '--json'])
+  t.equal(status.code, 0)
+  t.match(JSON.parse(status.stdout).tasks[0].result, { running: true, healthy: true, mode: 'dev', snapshot: { name: 'demo' } })
+
+  // reset puts the snapshot back without restarting the app
+  await sql(e, "INSERT INTO pois (slug, name, poi_type, latitude, longitude) VALUES ('test-poi', 'Test POI', 'trail', 41.2, -81.5)")
+  t.same(await sql(e, "SELECT count(*)::int AS n FROM pois WHERE name = 'Test POI'"), [{ n: 1 }])
+  const appPid = state?.appPid
+  const reset = cli(e, ['reset'])
+  t.equal(reset.code, 0, reset.all)
+  t.same(await sql(e, "SELECT count(*)::int AS n FROM pois WHERE name = 'Test POI'"), [{ n: 0 }], 'reset removed the change')
+  t.equal((await readState(e.home))?.appPid, appPid, 'the app was not restarted')
+  const health = (await getJson(`http://127.0.0.1:${e.appPort}/api/health`)) as { counts: { pois: number } }
+  t.equal(health.counts.pois, 371, 'the app answers from the reset database')
+
+  // clean slate: insert, stop, start -> gone; and the second start is warm
+  await sql(e, "INSERT INTO pois (slug, name, poi_type, latitude, longitude) VALUES ('test-poi', 'Test POI', 'trail', 41.2, -81.5)")
+  const stop = cli(e, ['stop'])
+  t.equal(stop.code, 0)
+  t.match(stop.stdout, /in-memory data discarded/)
+  t.notOk(existsSync(state!.pgdata), 'the in-memory data directory is gone')
+  const second = cli(e, ['start', '--json'])
+  t.equal(second.code, 0, second.stderr)
+  t.equal(JSON.parse(second.stdout).tasks.at(-1).result.prepared, 'warm', 'the second start copies the cached cluster')
+  t.same(await sql(e, "SELECT count(*)::int AS n FROM pois WHERE name = 'Test POI'"), [{ n: 0 }], 'clean slate: the Test POI is gone')
+  t.same(await sql(e, 'SELECT count(*)::int AS n FROM pois'), [{ n: 371 }])
+  t.equal(cli(e, ['stop']).code, 0)
+})
+
+t.test('persistent mode keeps data across restarts', async (t) => {
+  const dataDir = join(t.testdir({}), 'pgdata')
+  const e = await environment(t, { PERSISTENT_DATA: 'true', DATA_DIR: dataDir, SESSION_SECRET: 'x'.repeat(40) })
+  const first = cli(e, ['start'])
+  t.equal(first.code, 0, first.all)
+  t.match(first.stdout, /371 POIs/)
+  await sql(e, "INSERT INTO pois (slug, name, poi_type, latitude, longitude) VALUES ('test-poi', 'Test POI', 'trail', 41.2, -81.5)")
+  t.equal(cli(e, ['stop']).code, 0)
+  t.ok(existsSync(join(dataDir, 'PG_VERSION')), 'the cluster is on disk')
+  const second = cli(e, ['start', '--json'])
+  t.equal(second.code, 0, second.stderr)
+  t.equal(JSON.parse(second.stdout).tasks.at(-1).result.prepared, 'kept', 'the snapshot does not overwrite persistent data')
+  t.same(await sql(e, "SELECT count(*)::int AS n FROM pois WHERE name = 'Test POI'"), [{ n: 1 }], 'the Test POI survived')
+  const reset = cli(e, ['reset'])
+  t.equal(reset.code, 1, 'reset refuses to throw persistent data away')
+  t.match(reset.stdout, /persistent data/)
+})
+
+t.test('port already in use: a clear error naming the setting, nothing left running', async (t) => {
+  const e = await environment(t)
+  const blocker = createServer()
+  await new Promise<void>((resolve) => blocker.listen(e.appPort, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((r) => blocker.close(() => r())))
+  const before = shmEntries()
+  const r = cli(e, ['start'])
+  t.equal(r.code, 1)
+  t.match(r.stdout, new RegExp(`port ${e.appPort}`))
+  t.match(r.stdout, /APP_PORT/)
+  t.same(shmEntries().filter((x) => !before.includes(x) && x.startsWith('rotv-')), [], 'no in-memory directory left behind')
+  t.equal(await readState(e.home), undefined, 'no run state left behind')
+})
+
+function shmEntries(): string[] {
+  return existsSync('/dev/shm') ? readdirSync('/dev/shm') : []
+}
