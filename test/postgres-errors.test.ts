@@ -56,6 +56,16 @@ t.test('checkFits refuses an estimate above TMPFS_SIZE, or above the free space,
   t.match((err2 as Error).message, /TMPFS_SIZE/)
 })
 
+t.test('no in-memory filesystem: falls back to the temp dir and says so', async (t) => {
+  const shm = await findMemoryFilesystem()
+  t.same(shm, { dir: '/dev/shm', inMemory: true }, '/dev/shm is tmpfs here')
+  // /work/main is on disk (not tmpfs), like a system without /dev/shm.
+  const fallback = await findMemoryFilesystem(['/does-not-exist', process.cwd()])
+  t.equal(fallback.dir, tmpdir())
+  t.match(fallback.notice ?? '', /no in-memory filesystem found/)
+  t.match(fallback.notice ?? '', tmpdir())
+})
+
 t.test('a server that cannot start fails with the log tail and leaves no process', async (t) => {
   const dir = await createDevDataDir({ user })
   t.teardown(() => rm(dir.root, { recursive: true, force: true }))

@@ -4,7 +4,7 @@
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -76,6 +76,11 @@ t.test('dev mode: init on /dev/shm, start, connect, databases, loopback only, st
   t.equal(status.pid, server.pid)
   t.equal(status.port, port)
   await t.rejects(startServer({ binaries, pgdata: dir.pgdata, port: await freePort(), logFile: join(dir.root, 'server.log') }), ServerAlreadyRunningError)
+  // A stale postmaster.pid elsewhere whose pid now belongs to this (other) live postmaster: not running.
+  const other = join(dir.root, 'other')
+  await mkdir(other)
+  await writeFile(join(other, 'postmaster.pid'), `${server.pid}\n${other}\n0\n${port}\n`)
+  t.same(await serverStatus(other), { running: false, stalePidFile: true, pid: server.pid, port, socketDir: undefined, host: undefined, state: undefined })
 
   const family = processFamily(server.pid)
   t.ok(family.length > 1, 'postmaster and its children were found')

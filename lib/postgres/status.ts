@@ -1,6 +1,6 @@
 // Is a server running on this PGDATA? Answered from postmaster.pid, so it also works for a server
 // started by an earlier (or another) process, and from pg_control for "was it shut down cleanly?".
-import { readFile } from 'node:fs/promises'
+import { readFile, readlink, realpath } from 'node:fs/promises'
 import { endianness } from 'node:os'
 import { join } from 'node:path'
 
@@ -19,7 +19,11 @@ export interface ServerStatus {
 }
 
 export async function serverStatus(pgdata: string): Promise<ServerStatus> {
-  const text = await readFile(join(pgdata, 'postmaster.pid'), 'utf8').catch(() => undefined)
+  const text = await readFile(join(pgdata, 'postmaster.pid'), 'utf8').catch((err: NodeJS.ErrnoException) => {
+    // Only "no such file" means "not running"; unreadable must not pass for stopped.
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined
+    throw err
+  })
   if (text === undefined) return { running: false }
   // Lines: pid, datadir, start time, port, socket dir, listen address, shmem key, status.
   const lines = text.split('\n')
@@ -33,22 +37,27 @@ export async function serverStatus(pgdata: string): Promise<ServerStatus> {
     host: lines[5]?.trim() || undefined,
     state: lines[7]?.trim() || undefined,
   }
-  if (!(await isPostgresProcess(pid))) return { running: false, stalePidFile: true, ...info }
+  if (!(await isPostgresProcess(pid, pgdata))) return { running: false, stalePidFile: true, ...info }
   return { running: true, ...info }
 }
 
 /**
- * True when `pid` is alive and (where /proc exists) is a postgres process: after a kill -9 and a reboot
- * or a long time, the pid in a stale postmaster.pid may belong to something else.
+ * True when `pid` is alive and (where /proc tells) is a postgres process, and with `pgdata`, the
+ * postmaster of that very PGDATA: after a kill -9 and a reboot, the pid in a stale postmaster.pid may
+ * belong to something else, even to another cluster's postmaster.
  */
-export async function isPostgresProcess(pid: number): Promise<boolean> {
+export async function isPostgresProcess(pid: number, pgdata?: string): Promise<boolean> {
   if (!isAlive(pid)) return false
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined)
   if (cmdline === undefined) return isAlive(pid)
   // A zombie has an empty cmdline: it has exited, only its parent has not reaped it yet.
-  if (cmdline === '') return false
-  const argv0 = cmdline.split('\0')[0] ?? ''
-  return /(^|\/)postgres$|^postgres:/.test(argv0) || argv0.includes('postgres')
+  if (cmdline === '' || !(cmdline.split('\0')[0] ?? '').includes('postgres')) return false
+  if (pgdata === undefined) return true
+  // The postmaster's working directory is its PGDATA (it chdirs there at start-up).
+  const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => undefined)
+  if (cwd === undefined) return true // not ours to inspect (another user, non-root): trust the name
+  const want = await realpath(pgdata).catch(() => pgdata)
+  return cwd === want
 }
 
 export function isAlive(pid: number): boolean {
