@@ -31,6 +31,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
+  // A reader that stops early (`| head`) is not an error.
+  if ((err as NodeJS.ErrnoException).code === 'EPIPE') return
   const { message, fix } = describeError(err)
   process.stderr.write(`demo dump: ${message}\n${fix ? `fix: ${fix}\n` : ''}`)
   process.exitCode = 1

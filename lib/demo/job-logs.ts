@@ -24,7 +24,7 @@ export function* jobLogRows(seed: number, budgetBytes: number, chunkBytes = 1 <<
   const pools = new Map<string, string[]>()
   for (const level of LEVELS) {
     const pool: string[] = []
-    for (let i = 0; i < POOL_SIZE; i++) pool.push(message(rng.next(), rng.next(), level, JOB_NAMES[i % JOB_NAMES.length]!))
+    for (let i = 0; i < POOL_SIZE; i++) pool.push(message(rng.next(), rng.next(), level))
     pools.set(level, pool)
   }
   const clock = new MinuteClock()
@@ -47,7 +47,8 @@ export function* jobLogRows(seed: number, budgetBytes: number, chunkBytes = 1 <<
     t += Math.floor(rng.next() * 4000)
     const r = rng.next()
     const level = r < 0.08 ? 'debug' : r < 0.9 ? 'info' : r < 0.97 ? 'warn' : 'error'
-    const msg = pools.get(level)![Math.floor(rng.next() * POOL_SIZE)]!
+    let msg = pools.get(level)![Math.floor(rng.next() * POOL_SIZE)]!
+    if (level === 'error') msg = `${job} failed: ${msg}`
     const row = `${id + 1}\t${job}\t${runId}\t${level}\t${msg}\t${clock.format(t)}\n`
     if (used + row.length > budgetBytes) break
     id++
@@ -85,12 +86,12 @@ class MinuteClock {
   }
 }
 
-function message(a: number, b: number, level: string, job: string): string {
+function message(a: number, b: number, level: string): string {
   const n = Math.floor(a * 100_000)
   const ms = Math.floor(b * 9000)
   if (level === 'error') {
     // Stack traces are why real job logs are bulky; newlines are escaped as COPY text needs.
-    return `${job} failed: Error: connect ETIMEDOUT 10.0.${n % 256}.${ms % 256}:443\\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1607:16)\\n    at fetchPage (/srv/app/server/jobs/${job}.js:${n % 400}:17)\\n    at async runJob (/srv/app/server/jobs/runner.js:88:5)`
+    return `Error: connect ETIMEDOUT 10.0.${n % 256}.${ms % 256}:443\\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1607:16)\\n    at fetchPage (/srv/app/server/jobs/http.js:${n % 400}:17)\\n    at async runJob (/srv/app/server/jobs/runner.js:88:5)`
   }
   switch (Math.floor(a * 10_000) % 6) {
     case 0: return `fetched https://www.nps.gov/cuva/learn/news/${n}.htm in ${ms} ms (status 200, ${n % 90_000} bytes)`
