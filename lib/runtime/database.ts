@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import pg from 'pg'
+import { RotvError } from '../errors.ts'
 import { loadDump, type LoadProgress } from '../loader/index.ts'
 import { applyMigrations, migrationsDigest } from '../migrations.ts'
 import {
@@ -33,8 +34,13 @@ export interface SnapshotHandle {
   sha256: string
   /** Size of the plain SQL (uncompressed), for the space estimate. */
   sqlBytes: number
+  /** "-- Dumped from database version" / "-- Dumped by pg_dump version" of the dump, when known. */
+  serverVersion?: string | null
+  pgDumpVersion?: string | null
   open(): Promise<Readable>
 }
+
+export class SnapshotTooNewError extends RotvError {}
 
 export interface PrepareOptions {
   binaries: PgBinaries
@@ -75,7 +81,26 @@ export function pristineName(dbName: string): string {
 }
 
 export async function prepareDatabase(opts: PrepareOptions): Promise<PreparedDatabase> {
+  if (opts.snapshot) assertLoadable(opts.snapshot, opts.binaries)
   return opts.mode === 'dev' ? prepareDev(opts) : preparePersistent(opts)
+}
+
+/**
+ * A dump from a newer PostgreSQL (server or pg_dump) can use syntax and features an older server lacks;
+ * say so before importing, instead of failing half-way through.
+ */
+export function assertLoadable(snapshot: SnapshotHandle, binaries: PgBinaries): void {
+  const local = binaries.version.major
+  const newer = [
+    { what: 'PostgreSQL', version: snapshot.serverVersion },
+    { what: 'pg_dump', version: snapshot.pgDumpVersion },
+  ].find((v) => v.version && Number(/^(\d+)/.exec(v.version)?.[1]) > local)
+  if (!newer) return
+  const major = Number(/^(\d+)/.exec(newer.version!)?.[1])
+  throw new SnapshotTooNewError(
+    `snapshot "${snapshot.name}" was made by ${newer.what} ${newer.version}, newer than the local PostgreSQL ${binaries.version.full}`,
+    { fix: `set PG_BIN_DIR to PostgreSQL ${major} server binaries (e.g. /usr/lib/postgresql/${major}/bin), or pull the snapshot with a pg_dump of version ${local}` },
+  )
 }
 
 async function prepareDev(opts: PrepareOptions): Promise<PreparedDatabase> {

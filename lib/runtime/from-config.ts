@@ -74,6 +74,8 @@ export async function snapshotHandle(store: SnapshotStore, name: string): Promis
     name,
     sha256: manifest.sha256,
     sqlBytes: manifest.uncompressedBytes,
+    serverVersion: manifest.serverVersion,
+    pgDumpVersion: manifest.pgDumpVersion,
     open: async () => (await store.openForImport(name)).stream,
   }
 }
