@@ -35,7 +35,7 @@ t.before(async () => {
     INSERT INTO users (email) SELECT 'u' || g || '@example.org' FROM generate_series(1, 777) g;
   `])
   // Big enough that pg_dump is still writing when the first bytes arrive here.
-  await pg.psql('big', ['-c', `CREATE TABLE logs AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text) AS line FROM generate_series(1, 400000) g`])
+  await pg.psql('big', ['-c', `CREATE TABLE logs AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text) AS line FROM generate_series(1, 250000) g`])
 })
 
 t.teardown(async () => {

@@ -285,5 +285,12 @@ t.test('a missing snapshot with no source configured is pulled from the demo gen
   t.ok(Object.keys(r.manifest.tables).length > 0)
   t.match(r.manifest.pgDumpVersion, /^\d+\.\d+/)
   const opened = await store.openForImport('staging')
-  t.equal((await readAll(opened.stream)).length, r.manifest.uncompressedBytes)
+  const dump = await readAll(opened.stream)
+  t.equal(dump.length, r.manifest.uncompressedBytes)
+  // The storage target: no larger at rest than `gzip -6` of the same dump.
+  const gzip6 = zlib.gzipSync(dump, { level: 6 }).length
+  t.ok(r.manifest.compressedBytes <= gzip6, `stored ${r.manifest.compressedBytes} bytes <= gzip -6 ${gzip6} bytes`)
+  const v1gzip6 = zlib.gzipSync(await readFile(dumpV1), { level: 6 }).length
+  const v1 = await store.pull({ name: 'v1', kind: 'file', file: dumpV1 })
+  t.ok(v1.compressedBytes <= v1gzip6, `pg_dump output: stored ${v1.compressedBytes} bytes <= gzip -6 ${v1gzip6} bytes`)
 })

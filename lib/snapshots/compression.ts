@@ -1,15 +1,19 @@
 // How snapshots are stored at rest, and how any incoming stream format is decoded.
 //
-// Measured with node:zlib on a 107 MB demo-like plain dump (text-heavy rows: 4 tables, 350k rows),
-// 2-core Debian 12, Node 20:
-//   gzip -1   29.00 MB  0.92 s      gzip -6   24.79 MB  3.87 s      gzip -9   24.74 MB  5.14 s
-//   br q4/24  26.13 MB  2.15 s      br q5/24  25.56 MB  3.12 s      br q6/24  24.69 MB  4.56 s
-//   br q7/24  23.51 MB  8.14 s      br q9/24  22.13 MB 19.32 s
-//   decompress: gunzip 0.31 s, brotli 0.50 s
-// Chosen: brotli quality 7, 16 MB window (lgwin 24), size hint. It is ~5% smaller than gzip -6 (q6 only
-// ties it, and loses without the size hint), still compresses at ~13 MB/s, faster than the wire of a
-// typical remote pull that it runs alongside, and decompression (the hot path, every import) stays at
-// ~200 MB/s. q9 buys another 6% for 2.4x the time: not worth it for a weekly pull.
+// Measured with node:zlib (the code path used here), 2-core Debian 12, Node 20, two inputs:
+// A) 104.9 MB from lib/demo generateDemoDump({ size: 100 MB }) (log lines, URLs, timestamps; the machine
+//    was shared, load average ~7.6, so times are inflated):
+//   gzip -1 18.68 MB 0.71 s   gzip -6 15.48 MB 1.97 s   gzip -9 14.46 MB 3.83 s
+//   br q4   14.70 MB 2.15 s   br q5   13.07 MB 5.73 s   br q6   12.90 MB 7.89 s   br q7 12.81 MB 19.44 s
+// B) 107.1 MB pg_dump of random-word text rows, a worst case for brotli's large window (unloaded):
+//   gzip -1 29.00 MB 0.92 s   gzip -6 24.79 MB 3.87 s   gzip -9 24.74 MB 5.14 s
+//   br q4   26.13 MB 2.15 s   br q5   25.56 MB 3.12 s   br q6   24.69 MB 4.56 s   br q7 23.51 MB 8.14 s
+//   (brotli with lgwin 24 and a size hint; q6 without the hint was 25.29 MB, larger than gzip -6)
+//   decompression of B: gunzip 0.31 s, brotli 0.50 s
+// Chosen: brotli quality 6, 16 MB window (lgwin 24), size hint. It is the lowest quality that is no
+// larger than gzip -6 on both inputs (17% smaller on A, level on B; q5 loses on B), at about gzip -6's
+// speed on B. q7 buys 0-5% for 2-2.5x the time, q9 1-6% for 4-7x. Decompression, paid on every
+// import, is ~200 MB/s whichever quality.
 import zlib from 'node:zlib'
 import type { Transform } from 'node:stream'
 import type { StreamFormat } from '../sources/types.ts'
@@ -17,7 +21,7 @@ import type { StreamFormat } from '../sources/types.ts'
 export type AtRestCompression = 'brotli'
 export const AT_REST_COMPRESSION: AtRestCompression = 'brotli'
 export const AT_REST_EXTENSION = '.sql.br'
-export const BROTLI_QUALITY = 7
+export const BROTLI_QUALITY = 6
 export const BROTLI_WINDOW_BITS = 24
 
 export function createAtRestCompressor(): Transform {
