@@ -1,5 +1,6 @@
 // The failures a user can meet starting PostgreSQL, each a typed error that names the fix.
 import t from 'tap'
+import { execFile } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
@@ -8,7 +9,7 @@ import { join } from 'node:path'
 import { debianPostgresBinDir, freePort } from './helpers/production-postgres.ts'
 import {
   resolveBinaries, resolveServerUser, createDevDataDir, initCluster, startServer, serverStatus, checkFits, parseSize,
-  findMemoryFilesystem, assertPortFree, PortInUseError, InsufficientSpaceError, ClusterDirError, NotAccessibleError, ServerStartError,
+  findMemoryFilesystem, assertPortFree, startFailure, PortInUseError, InsufficientSpaceError, ClusterDirError, NotAccessibleError, ServerStartError,
 } from '../lib/postgres/index.ts'
 
 const binaries = await resolveBinaries()
@@ -32,6 +33,43 @@ t.test('port in use on 127.0.0.1 -> PortInUseError naming the port and the setti
   t.equal((err as PortInUseError).port, port)
   t.equal((await serverStatus(dir.pgdata)).running, false, 'nothing was started')
   t.notOk(existsSync(logFile), 'detected before the server was even launched')
+})
+
+t.test("the server's own \"could not bind\" (port taken after the check) also becomes PortInUseError", async (t) => {
+  const port = await freePort()
+  const blocker: Server = createServer()
+  await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => blocker.close(() => resolve())))
+  const dir = await createDevDataDir({ user })
+  t.teardown(() => rm(dir.root, { recursive: true, force: true }))
+  await initCluster({ binaries, pgdata: dir.pgdata })
+  // The real server, launched directly so it meets the taken port itself, as in a lost race.
+  const out = await new Promise<string>((resolve) => {
+    execFile(binaries.postgres, ['-D', dir.pgdata, '-p', String(port), '-k', dir.root, '-c', 'listen_addresses=127.0.0.1'],
+      { ...(user ? { uid: user.uid, gid: user.gid, cwd: '/' } : {}), timeout: 30_000 },
+      (_err, stdout, stderr) => resolve(`${stdout}${stderr}`))
+  })
+  t.match(out, /could not bind IPv4 address "127\.0\.0\.1": Address already in use/)
+  const err = startFailure(out, { port, reason: 'the server exited', logFile: 'server.log', portSetting: 'PG_PORT' })
+  t.type(err, PortInUseError)
+  t.match(err.fix ?? '', /PG_PORT/)
+  const other = startFailure('FATAL:  invalid value for parameter "shared_buffers"', { port, reason: 'the server exited', logFile: 'server.log' })
+  t.type(other, ServerStartError)
+  t.match(other.message, /shared_buffers/)
+})
+
+t.test('settings cannot widen listen_addresses beyond 127.0.0.1', async (t) => {
+  const dir = await createDevDataDir({ user })
+  t.teardown(() => rm(dir.root, { recursive: true, force: true }))
+  await initCluster({ binaries, pgdata: dir.pgdata, settings: { listen_addresses: '*' } })
+  const server = await startServer({ binaries, pgdata: dir.pgdata, port: await freePort(), logFile: join(dir.root, 'server.log'), settings: { listen_addresses: '*' } })
+  t.teardown(() => server.stop('immediate'))
+  const { default: pg } = await import('pg')
+  const c = new pg.Client(server.connection())
+  await c.connect()
+  const r = await c.query('SHOW listen_addresses')
+  await c.end()
+  t.equal(r.rows[0].listen_addresses, '127.0.0.1')
 })
 
 t.test('checkFits refuses an estimate above TMPFS_SIZE, or above the free space, naming the setting', async (t) => {

@@ -84,9 +84,10 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const postgresOptions = [
     '-p', String(port),
     '-k', shellQuote(socketDir),
-    // Also on the command line, not only in rotv.conf: loopback-only must hold whatever the conf says.
-    '-c', shellQuote('listen_addresses=127.0.0.1'),
     ...Object.entries(opts.settings ?? {}).flatMap(([k, v]) => ['-c', shellQuote(`${k}=${v}`)]),
+    // Last, so no setting above can widen it; and on the command line, not only in rotv.conf:
+    // loopback-only must hold whatever a (persistent) cluster's config files say.
+    '-c', shellQuote('listen_addresses=127.0.0.1'),
   ].join(' ')
   let pgCtlFailure: string | undefined
   try {
@@ -100,11 +101,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const fail = async (reason: string): Promise<never> => {
     await stopHalfStarted(pgdata, binaries, user)
     if (ownSocketDir) await rm(socketDir, { recursive: true, force: true })
-    const tail = await logTail(opts.logFile, logStart)
-    if (/could not bind IPv4 address .*Address already in use|could not create lock file ".*\.s\.PGSQL\.\d+\.lock"/i.test(tail)) {
-      throw new PortInUseError(port, opts.portSetting, 'the server could not bind it')
-    }
-    throw new ServerStartError(`PostgreSQL did not start on port ${port} (${reason}); last lines of ${opts.logFile}:\n${tail}`, { fix: `read ${opts.logFile} for the cause` })
+    throw startFailure(await logTail(opts.logFile, logStart), { port, reason, logFile: opts.logFile, portSetting: opts.portSetting })
   }
 
   const deadline = Date.now() + timeoutMs
@@ -197,6 +194,17 @@ export async function assertPortFree(port: number, setting?: string): Promise<vo
 /** node-postgres config for a running server (e.g. found with serverStatus by a later process). */
 export function serverConnection(opts: { port: number; database?: string; superuser?: string }): pg.ClientConfig {
   return { host: '127.0.0.1', port: opts.port, user: opts.superuser ?? 'postgres', database: opts.database ?? 'postgres' }
+}
+
+/**
+ * The error for a server that did not start, from the tail of its log. Another process can take the
+ * port between assertPortFree and the server's bind: the server's own message is mapped too.
+ */
+export function startFailure(logTail: string, ctx: { port: number; reason: string; logFile: string; portSetting?: string }): PortInUseError | ServerStartError {
+  if (/could not bind IPv4 address .*Address already in use|could not create lock file ".*\.s\.PGSQL\.\d+\.lock"/i.test(logTail)) {
+    return new PortInUseError(ctx.port, ctx.portSetting, 'the server could not bind it')
+  }
+  return new ServerStartError(`PostgreSQL did not start on port ${ctx.port} (${ctx.reason}); last lines of ${ctx.logFile}:\n${logTail}`, { fix: `read ${ctx.logFile} for the cause` })
 }
 
 const SOCKET_DIR_PREFIX = 'rotv-pgsock-'
