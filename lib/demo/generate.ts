@@ -16,7 +16,7 @@ import { schemaEntries, TABLES, type TocEntry } from './schema.ts'
 export { DEMO_COUNTS, DEMO_LOGIN, DEMO_ADMIN_EMAIL } from './content.ts'
 
 export const DEFAULT_SEED = 1
-/** Default dump size: the fixed tables (about 1.5 MB) plus job_logs up to this many bytes in all. */
+/** Default dump size: the fixed tables (about 1.1 MB) plus job_logs up to this many bytes in all. */
 export const DEFAULT_DEMO_SIZE = 4 * 1024 * 1024
 /** The server and pg_dump version the header names. */
 export const DEMO_PG_VERSION = '17.10'
@@ -24,7 +24,7 @@ export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../app/migration
 
 export interface DemoDumpOptions {
   seed?: number
-  /** Target size in bytes (see parseSize); job_logs fills what the other tables leave. */
+  /** Target size in bytes (see parseSize); job_logs fills what the other tables leave (nothing below ~1.1 MB, and no effect when job_logs is omitted with its migration). */
   size?: number
   /** Leave out the newest N migrations (their objects and their schema_migrations rows): an older snapshot. */
   omitNewestMigrations?: number
