@@ -2,9 +2,10 @@
 // verified pulls, manifests, corruption, truncation, staleness, legacy adoption, concurrency, locking.
 import t from 'tap'
 import { execFile } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm, stat, truncate, utimes, writeFile, open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { PassThrough } from 'node:stream'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import zlib from 'node:zlib'
@@ -18,9 +19,10 @@ import {
   openStore,
   SnapshotBusyError,
   SnapshotNotFoundError,
+  SnapshotWriteError,
   TruncatedDumpError,
 } from '../lib/snapshots/index.ts'
-import { DumpFileNotFoundError } from '../lib/sources/index.ts'
+import { DumpFileNotFoundError, type SnapshotSource, type SourceCompletion } from '../lib/sources/index.ts'
 
 const run = promisify(execFile)
 
@@ -162,6 +164,25 @@ t.test('truncated dumps are refused and the previous snapshot stays byte-for-byt
   t.equal((await store.get('production'))?.tables['public.users'], 1234)
 })
 
+t.test('disk full mid-pull: typed error with the fix, previous snapshot intact, temp removed', async (t) => {
+  const home = await newHome('full')
+  await run('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', home])
+  t.teardown(() => run('umount', [home]))
+  const store = openStore(home)
+  await store.pull({ name: 'production', kind: 'file', file: dumpV1 })
+  const dir = store.pathOf('production')
+  const before = await dirFingerprint(dir)
+  // Random bytes do not compress: ~6 MB of them cannot fit in what is left of 2 MB.
+  const big = join(work, 'incompressible.sql')
+  await writeFile(big, `--\n-- PostgreSQL database dump\n--\n\nCOPY public.blobs (b) FROM stdin;\n${randomBytes(4_500_000).toString('base64').replace(/(.{76})/g, '$1\n')}\n\\.\n`)
+  const err = await caught(store.pull({ name: 'production', kind: 'file', file: big }))
+  t.type(err, SnapshotWriteError)
+  t.match(err.message, /ENOSPC|no space/i)
+  t.match((err as SnapshotWriteError).fix, /free disk space/)
+  t.same(await dirFingerprint(dir), before, 'previous snapshot intact, temp removed')
+  t.equal((await store.verify('production')).tables['public.users'], 1234)
+})
+
 t.test('a corrupted stored file is detected before any import starts', async (t) => {
   const store = openStore(await newHome('corrupt'))
   const m = await store.pull({ name: 'production', kind: 'file', file: dumpV1 })
@@ -207,10 +228,27 @@ t.test('a reader keeps reading the old version while a pull replaces it', async 
 
 t.test('two pulls into one name: the second is refused; a dead owner\'s lock is taken over', async (t) => {
   const store = openStore(await newHome('lock'))
-  const a = store.pull({ name: 'production', kind: 'file', file: dumpV1 })
+  // A source whose stream this test feeds by hand, so the first pull is provably mid-stream.
+  const feed = new PassThrough()
+  const gated: SnapshotSource = {
+    spec: { name: 'production', kind: 'file' },
+    describe: () => 'hand-fed dump',
+    open: async () => ({
+      stream: feed,
+      format: 'plain',
+      meta: { kind: 'file', host: 'test', description: 'hand-fed dump' },
+      done: new Promise<SourceCompletion>((resolve) => feed.once('end', () => resolve({ ok: true, exitCodes: {}, signals: {}, stderr: '' }))),
+    }),
+  }
+  const whole = await readFile(dumpV1)
+  let fed = false
+  const a = store.pull(gated, { onProgress: () => void (fed = true) })
+  feed.write(whole.subarray(0, 1000))
+  while (!fed) await new Promise((r) => setTimeout(r, 10))
   const err = await caught(store.pull({ name: 'production', kind: 'file', file: dumpV2 }))
   t.type(err, SnapshotBusyError)
   t.match(err.message, new RegExp(`pid ${process.pid}`))
+  feed.end(whole.subarray(1000))
   t.equal((await a).tables['public.users'], 1234)
 
   // A lock left by a process that no longer exists.

@@ -43,13 +43,19 @@ export class ProgressMeter extends Transform {
   report(done: boolean): void {
     if (!this.onProgress) return
     const elapsedMs = Date.now() - this.startedAt
-    this.onProgress({
-      bytes: this.bytes,
-      dumpBytes: this.dumpBytes(),
-      elapsedMs,
-      bytesPerSecond: elapsedMs > 0 ? Math.round((this.bytes * 1000) / elapsedMs) : 0,
-      done,
-    })
+    // A failing progress renderer must not fail (or half-write) the pull.
+    try {
+      const r = this.onProgress({
+        bytes: this.bytes,
+        dumpBytes: this.dumpBytes(),
+        elapsedMs,
+        bytesPerSecond: elapsedMs > 0 ? Math.round((this.bytes * 1000) / elapsedMs) : 0,
+        done,
+      }) as unknown
+      if (r instanceof Promise) r.catch(() => {})
+    } catch {
+      // ignored on purpose, see above
+    }
   }
 }
 
