@@ -69,6 +69,10 @@ export async function startApp(env: AppEnv): Promise<RunningApp> {
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  // If the test process ends without its teardown (a crash, a bail-out), take the server with it.
+  const killOnExit = () => child.kill('SIGKILL')
+  process.once('exit', killOnExit)
+  child.once('exit', () => process.off('exit', killOnExit))
   const app: RunningApp = {
     port,
     url: `http://127.0.0.1:${port}`,
