@@ -9,7 +9,7 @@ import { freePort } from './helpers/production-postgres.ts'
 import {
   resolveBinaries, resolveServerUser, createDevDataDir, initCluster, startServer, stopServer, createDatabases, cloneDatabaseFromTemplate,
   clusterCacheKey, saveCluster, restoreCluster, verifyClusterEntry, pruneClusters, listClusters, clusterState,
-  ClusterNotStoppedError, InsufficientSpaceError, type PgBinaries, type ServerUser,
+  ClusterNotStoppedError, InsufficientSpaceError, CancelledError, type PgBinaries, type ServerUser,
 } from '../lib/postgres/index.ts'
 
 const binaries = await resolveBinaries()
@@ -64,6 +64,14 @@ t.test('restore refuses an entry bigger than TMPFS_SIZE before copying', async (
   t.teardown(() => rm(target.root, { recursive: true, force: true }))
   await t.rejects(restoreCluster({ cacheDir, key, pgdata: target.pgdata, limitBytes: 1024 * 1024 }), InsufficientSpaceError)
   t.notOk(existsSync(target.pgdata))
+})
+
+t.test('an aborted restore leaves no partial PGDATA', async (t) => {
+  const target = await createDevDataDir({ user })
+  t.teardown(() => rm(target.root, { recursive: true, force: true }))
+  await t.rejects(restoreCluster({ cacheDir, key, pgdata: target.pgdata, signal: AbortSignal.abort() }), CancelledError)
+  t.notOk(existsSync(target.pgdata))
+  t.equal((await verifyClusterEntry(cacheDir, key)).ok, true, 'the entry itself is untouched')
 })
 
 t.test('a missing entry is a miss', async (t) => {

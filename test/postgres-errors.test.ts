@@ -118,6 +118,17 @@ t.test('a server that cannot start fails with the log tail and leaves no process
   t.same(postgresPidsFor(dir.pgdata), [])
 })
 
+t.test('a wrong superuser fails at once (no waiting for the timeout) and stops the server', async (t) => {
+  const dir = await createDevDataDir({ user })
+  t.teardown(() => rm(dir.root, { recursive: true, force: true }))
+  await initCluster({ binaries, pgdata: dir.pgdata })
+  const err = await startServer({ binaries, pgdata: dir.pgdata, port: await freePort(), logFile: join(dir.root, 'server.log'), superuser: 'no_such_role', timeoutMs: 600_000 }).catch((e: unknown) => e)
+  t.type(err, ServerStartError)
+  t.match((err as Error).message, /refuses the superuser "no_such_role"/)
+  t.equal((await serverStatus(dir.pgdata)).running, false)
+  t.same(postgresPidsFor(dir.pgdata), [])
+})
+
 t.test('PGDATA problems are typed: not a cluster, other major version, unreachable for the server user', async (t) => {
   const dir = await createDevDataDir({ user })
   t.teardown(() => rm(dir.root, { recursive: true, force: true }))

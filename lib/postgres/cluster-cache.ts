@@ -43,6 +43,8 @@ export interface SaveClusterOptions {
   pgdata: string
   /** When a server still runs on pgdata, stop it (pg_ctl -m fast) first; without this, a running server is an error. */
   stop?: { binaries: PgBinaries; runAs?: string }
+  /** Aborting removes the half-written entry (the source cluster is untouched). */
+  signal?: AbortSignal
 }
 
 export interface CacheEntryInfo {
@@ -69,7 +71,7 @@ export async function saveCluster(opts: SaveClusterOptions): Promise<CacheEntryI
   await mkdir(opts.cacheDir, { recursive: true, mode: 0o700 })
   const tmp = await mkdtemp(join(opts.cacheDir, TMP_PREFIX))
   try {
-    await runCommand('cp', ['-a', opts.pgdata, join(tmp, 'pgdata')])
+    await runCommand('cp', ['-a', opts.pgdata, join(tmp, 'pgdata')], { signal: opts.signal })
     await rm(join(tmp, 'pgdata', 'postmaster.pid'), { force: true })
     await rm(join(tmp, 'pgdata', 'postmaster.opts'), { force: true })
     const files = describeTree(join(tmp, 'pgdata'))
@@ -99,6 +101,8 @@ export interface RestoreClusterOptions {
   runAs?: string
   /** TMPFS_SIZE: refuse (InsufficientSpaceError) before copying when the entry would not fit. */
   limitBytes?: number
+  /** Aborting removes the partial copy. */
+  signal?: AbortSignal
 }
 
 export type RestoreClusterResult =
@@ -124,7 +128,7 @@ export async function restoreCluster(opts: RestoreClusterOptions): Promise<Resto
   if (existing) await rmdir(opts.pgdata)
   const user = await resolveServerUser(opts.runAs)
   try {
-    await runCommand('cp', ['-a', join(entry, 'pgdata'), opts.pgdata])
+    await runCommand('cp', ['-a', join(entry, 'pgdata'), opts.pgdata], { signal: opts.signal })
     await chmod(opts.pgdata, 0o700)
     const owner = await stat(opts.pgdata)
     if (user && (owner.uid !== user.uid || owner.gid !== user.gid)) await runCommand('chown', ['-R', `${user.uid}:${user.gid}`, opts.pgdata])

@@ -3,6 +3,7 @@
 import { execFile, type ExecFileOptions } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
+import { CancelledError } from '../errors.ts'
 import { PgCommandError, RunAsUserError } from './errors.ts'
 
 export interface ServerUser {
@@ -46,7 +47,7 @@ export async function runCommand(cmd: string, args: string[], opts: RunOptions =
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { ...spawnIdentity(opts.user), env: serverEnv(opts.env), signal: opts.signal, timeout: opts.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (!err) return resolve({ stdout: String(stdout), stderr: String(stderr) })
-      if ((err as NodeJS.ErrnoException).name === 'AbortError') return reject(err)
+      if ((err as NodeJS.ErrnoException).name === 'AbortError') return reject(new CancelledError(`${cmd} cancelled`))
       const who = opts.user ? ` (as ${opts.user.name})` : ''
       const output = `${String(stderr)}${String(stdout)}`.trim()
       reject(new PgCommandError(`${cmd} ${args.join(' ')}${who} failed: ${output || err.message}`, { cause: err }))

@@ -110,7 +110,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       throwIfAborted(opts.signal)
       const st = await serverStatus(pgdata)
       if (st.running && st.pid) {
-        if (await canConnect(connection())) {
+        const probe = await probeConnection(connection())
+        if (probe instanceof Error) return await fail(`it runs, but refuses the superuser "${superuser}": ${probe.message}`)
+        if (probe) {
           return {
             pid: st.pid, port, host: '127.0.0.1', socketDir, pgdata, logFile: opts.logFile, superuser, connection,
             stop: async (mode: StopMode = 'fast') => {
@@ -219,14 +221,21 @@ async function spawnPgCtl(pgCtl: string, args: string[], user: ServerUser | unde
   })
 }
 
-async function canConnect(config: pg.ClientConfig): Promise<boolean> {
+/**
+ * true: ready. false: not yet (refused, starting up, recovering). An Error: the server answers but
+ * rejects this role or database, which waiting will not fix.
+ */
+async function probeConnection(config: pg.ClientConfig): Promise<boolean | Error> {
   const client = new pg.Client({ ...config, connectionTimeoutMillis: 2000 })
   client.on('error', () => {})
   try {
     await client.connect()
     await client.query('SELECT 1')
     return true
-  } catch {
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    // SQLSTATE class 28 (authorization) and 3D000 (no such database) are final; 57P03 is "starting up".
+    if (typeof code === 'string' && (code.startsWith('28') || code === '3D000')) return err as Error
     return false
   } finally {
     await client.end().catch(() => {})
