@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative as relativePath } from 'node:path'
 import pg from 'pg'
 import { freePort } from './helpers/production-postgres.ts'
 import {
@@ -126,13 +126,17 @@ t.test('a server killed with SIGKILL leaves a stale postmaster.pid; the next sta
   t.equal(stale.running, false)
   t.equal(stale.stalePidFile, true)
 
-  const second = await startServer({ binaries, pgdata: dir.pgdata, port: await freePort(), logFile })
+  // Given as a relative path this time: the server user's commands run from '/', so it must be resolved.
+  const relative = relativePath(process.cwd(), dir.pgdata)
+  t.notOk(relative.startsWith('/'))
+  const second = await startServer({ binaries, pgdata: relative, port: await freePort(), logFile })
+  t.equal(second.pgdata, dir.pgdata)
   t.teardown(() => second.stop('immediate'))
   t.not(second.pid, first.pid)
   t.equal(await scalar(second.connection(), 'SELECT 1::text'), '1')
   // A later process (the `stop` task) stops it knowing only PGDATA.
   const family2 = processFamily(second.pid)
-  t.same(await stopServer({ pgdata: dir.pgdata, binaries }), { wasRunning: true, pid: second.pid })
+  t.same(await stopServer({ pgdata: relative, binaries }), { wasRunning: true, pid: second.pid })
   t.same(family2.filter(isRunning), [])
   t.same(await stopServer({ pgdata: dir.pgdata, binaries }), { wasRunning: false }, 'stopping a stopped server is fine')
 })

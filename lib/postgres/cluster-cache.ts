@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto'
 import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, utimes, writeFile, lstat, chmod } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import type { PgBinaries } from './binaries.ts'
 import { ClusterDirError, ClusterNotStoppedError } from './errors.ts'
 import { checkFits } from './memory-dir.ts'
@@ -111,7 +111,8 @@ export type RestoreClusterResult =
   | { hit: false; key: string; reason: 'missing' | 'corrupt'; notice?: string }
 
 /** Copy a verified cache entry into pgdata. A corrupt or stale entry is removed and reported, never used. */
-export async function restoreCluster(opts: RestoreClusterOptions): Promise<RestoreClusterResult> {
+export async function restoreCluster(options: RestoreClusterOptions): Promise<RestoreClusterResult> {
+  const opts = { ...options, pgdata: resolve(options.pgdata) }
   assertKey(opts.key)
   const entry = join(opts.cacheDir, opts.key)
   const check = await verifyClusterEntry(opts.cacheDir, opts.key)

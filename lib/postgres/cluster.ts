@@ -2,7 +2,7 @@
 // trust auth on the unix socket and loopback only, and either fast throwaway settings (dev mode,
 // PGDATA in memory) or PostgreSQL's durable defaults (persistent mode, PGDATA kept on disk).
 import { chown, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import type { PgBinaries } from './binaries.ts'
 import { ClusterDirError, NotAccessibleError } from './errors.ts'
 import { makePrivateDir } from './memory-dir.ts'
@@ -72,7 +72,9 @@ export interface InitClusterResult {
  * initdb PGDATA when it is empty or missing; keep an existing cluster of the same major version.
  * Either way (re)writes pg_hba.conf and rotv.conf so the access rules and mode settings always hold.
  */
-export async function initCluster(opts: InitClusterOptions): Promise<InitClusterResult> {
+export async function initCluster(options: InitClusterOptions): Promise<InitClusterResult> {
+  // Absolute: initdb runs with cwd '/' as the server user.
+  const opts = { ...options, pgdata: resolve(options.pgdata) }
   const user = await resolveServerUser(opts.runAs)
   const mode = opts.mode ?? 'dev'
   const existing = await existingCluster(opts.pgdata, opts.binaries)

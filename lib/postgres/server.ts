@@ -2,10 +2,10 @@
 // session), so it outlives the CLI process that started it; a later process finds it again through
 // postmaster.pid (serverStatus) and stops it with stopServer. Readiness is a real connection, polled.
 import { spawn } from 'node:child_process'
-import { mkdtemp, open, readFile, rm, chown, stat } from 'node:fs/promises'
+import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { basename, dirname, join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { CancelledError } from '../errors.ts'
@@ -55,7 +55,9 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
-  const { binaries, pgdata, port } = opts
+  const { binaries, port } = opts
+  // Absolute: pg_ctl runs with cwd '/' as the server user, and /proc/PID/cwd is compared against it.
+  const pgdata = resolve(opts.pgdata)
   const superuser = opts.superuser ?? 'postgres'
   const timeoutMs = opts.timeoutMs ?? 60_000
   throwIfAborted(opts.signal)
@@ -74,10 +76,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   await assertPortFree(port, opts.portSetting)
 
   const ownSocketDir = opts.socketDir === undefined
-  const socketDir = opts.socketDir ?? (await mkdtemp(join(tmpdir(), SOCKET_DIR_PREFIX)))
+  const socketDir = opts.socketDir === undefined ? await mkdtemp(join(tmpdir(), SOCKET_DIR_PREFIX)) : resolve(opts.socketDir)
   if (ownSocketDir || !(await stat(socketDir).catch(() => undefined))) await makePrivateDir(socketDir, user)
   else if (!(await userCan(user, '-w', socketDir))) throw new ServerStartError(`the server user ${user?.name} cannot write the socket directory ${socketDir}`, { fix: 'use a socket directory that user can write, or leave it unset' })
-  if (ownSocketDir && user) await chown(socketDir, user.uid, user.gid)
 
   const log = await open(opts.logFile, 'a', 0o600)
   const logStart = (await log.stat()).size
@@ -150,7 +151,8 @@ export interface StopServerOptions {
 }
 
 /** Stop the server on PGDATA, whichever process started it. Removes a stale postmaster.pid. */
-export async function stopServer(opts: StopServerOptions): Promise<{ wasRunning: boolean; pid?: number }> {
+export async function stopServer(options: StopServerOptions): Promise<{ wasRunning: boolean; pid?: number }> {
+  const opts = { ...options, pgdata: resolve(options.pgdata) }
   const user = await resolveServerUser(opts.runAs)
   const st = await serverStatus(opts.pgdata)
   if (!st.running || !st.pid) {
