@@ -11,7 +11,7 @@ import pg from 'pg'
 import { freePort } from './helpers/production-postgres.ts'
 import {
   resolveBinaries, resolveServerUser, createDevDataDir, initCluster, startServer, stopServer, serverStatus,
-  createDatabases, CancelledError, ServerAlreadyRunningError, type RunningServer,
+  createDatabases, CancelledError, ServerAlreadyRunningError, RunAsUserError, type RunningServer,
 } from '../lib/postgres/index.ts'
 
 const binaries = await resolveBinaries()
@@ -158,6 +158,27 @@ t.test('aborting startServer stops the half-started server: no orphan', async (t
   t.equal(isRunning(pid), false, 'the postmaster is gone')
   t.same(postgresPidsFor(dir.pgdata), [])
   t.equal((await serverStatus(dir.pgdata)).running, false)
+})
+
+t.test('runAs picks the server user (PG_RUN_AS); an unknown one is a typed error', async (t) => {
+  if (!user) {
+    t.equal(await resolveServerUser('nobody'), undefined, 'not root: runAs is ignored, the server runs as the current user')
+    return
+  }
+  await t.rejects(resolveServerUser('no-such-user-rotv'), RunAsUserError)
+  await t.rejects(resolveServerUser('root'), RunAsUserError, 'root is refused: PostgreSQL will not run as root')
+  const nobody = await resolveServerUser('nobody')
+  t.equal(nobody?.name, 'nobody')
+  const dir = await createDevDataDir({ runAs: 'nobody' })
+  t.teardown(() => rm(dir.root, { recursive: true, force: true }))
+  await initCluster({ binaries, pgdata: dir.pgdata, runAs: 'nobody' })
+  t.equal((await stat(dir.pgdata)).uid, nobody!.uid)
+  const server = await startServer({ binaries, pgdata: dir.pgdata, port: await freePort(), logFile: join(dir.root, 'server.log'), runAs: 'nobody' })
+  t.teardown(() => server.stop('immediate'))
+  t.equal(processUid(server.pid), nobody!.uid, 'the server runs as nobody')
+  t.equal(await scalar(server.connection(), 'SELECT 1::text'), '1')
+  await server.stop()
+  t.equal(isRunning(server.pid), false)
 })
 
 async function query(conn: pg.ClientConfig, sql: string): Promise<pg.QueryResult> {

@@ -12,7 +12,7 @@ import { chmod, chown, mkdir, mkdtemp, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { InsufficientSpaceError } from './errors.ts'
-import type { ServerUser } from './run-as.ts'
+import { resolveServerUser, type ServerUser } from './run-as.ts'
 
 /** TMPFS_MAGIC from linux/magic.h: what statfs reports for tmpfs (and /dev/shm). */
 const TMPFS_MAGIC = 0x01021994
@@ -49,12 +49,13 @@ export interface DevDataDir extends MemoryFilesystem {
 
 /**
  * A fresh private directory on the in-memory filesystem (mode 0700, owned by the server user so the
- * server can create pgdata in it).
+ * server can create pgdata in it). `user` (already resolved) wins over `runAs` (PG_RUN_AS).
  */
-export async function createDevDataDir(opts: { user?: ServerUser; candidates?: string[] } = {}): Promise<DevDataDir> {
+export async function createDevDataDir(opts: { user?: ServerUser; runAs?: string; candidates?: string[] } = {}): Promise<DevDataDir> {
+  const user = opts.user ?? (await resolveServerUser(opts.runAs))
   const fs = await findMemoryFilesystem(opts.candidates)
   const root = await mkdtemp(join(fs.dir, 'rotv-'))
-  if (opts.user) await chown(root, opts.user.uid, opts.user.gid)
+  if (user) await chown(root, user.uid, user.gid)
   return { ...fs, root, pgdata: join(root, 'pgdata') }
 }
 
