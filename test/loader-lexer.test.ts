@@ -79,7 +79,7 @@ t.test('the tricky dump splits the same with every chunking, down to 1-byte chun
   const whole = await split(TRICKY)
   t.same(
     whole.map((i) => i.kind),
-    ['comment', 'comment', 'comment', 'meta', 'comment', 'comment', 'statement', 'statement', 'statement', 'statement', 'statement', 'statement', 'copy-start', 'copy-data', 'copy-end', 'statement', 'comment', 'comment', 'comment', 'meta'],
+    ['comment', 'comment', 'comment', 'meta', 'comment', 'comment', 'statement', 'statement', 'statement', 'statement', 'statement', 'statement', 'statement', 'copy-start', 'copy-data', 'copy-end', 'statement', 'comment', 'comment', 'comment', 'meta'],
   )
   t.same(await split(TRICKY, 1), whole, '1-byte chunks')
   for (let size = 2; size <= 13; size++) t.same(await split(TRICKY, size), whole, `${size}-byte chunks`)
@@ -117,9 +117,9 @@ t.test('COPY data passes through byte for byte (escapes, \\N, non-ASCII, an esca
   const end = text.indexOf('\\.\n\nSELECT')
   t.equal(data?.kind === 'copy-data' && data.data.toString('utf8'), text.slice(start, end))
   const copyEnd = items.find((i) => i.kind === 'copy-end')
-  t.match(copyEnd, { kind: 'copy-end', line: 32, dataLine: 28 })
+  t.match(copyEnd, { kind: 'copy-end', line: 33, dataLine: 29 })
   const after = items.find((i) => i.kind === 'statement' && i.sql.startsWith("SELECT 'it''s'"))
-  t.match(after, { line: 34, offset: Buffer.byteLength(text.slice(0, text.indexOf("SELECT 'it''s'"))) })
+  t.match(after, { line: 35, offset: Buffer.byteLength(text.slice(0, text.indexOf("SELECT 'it''s'"))) })
 })
 
 t.test('\\. with CRLF line endings ends the COPY block; a row starting with \\.x does not', async (t) => {
@@ -148,7 +148,7 @@ t.test('truncated input: inside COPY data, inside a statement, inside a dollar q
   const text = TRICKY.toString('utf8')
   const inCopy = await split(text.slice(0, text.indexOf('3\t\\N'))).catch((e) => e)
   t.type(inCopy, TruncatedDumpError)
-  t.match(inCopy.message, /COPY data that starts at line 28/)
+  t.match(inCopy.message, /COPY data that starts at line 29/)
   const inStatement = await split('SELECT 1;\nCREATE TABLE x (a int').catch((e) => e)
   t.type(inStatement, TruncatedDumpError)
   t.match(inStatement.message, /started at line 2/)

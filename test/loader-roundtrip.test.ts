@@ -111,6 +111,7 @@ t.test('the hand-written tricky dump loads: dollar bodies, COPY escapes, meta-co
   const result = await loadDump({ connection: { connectionString: pg.url('tricky') }, input: openDumpFile(file) })
   t.same(result.rows, { 'public.t': 4 })
   t.equal(result.dumpedBy, '17.6')
+  t.match(result.warnings, [/line 11: skipped SET transaction_timeout = 0;.*unrecognized configuration parameter/], 'a PostgreSQL 17 setting is skipped on 15, as psql would')
   const { stdout } = await pg.psql('tricky', ['-At', '-F', '|', '-c', 'SELECT id, "semi;colon", note, "semi;colon" IS NULL FROM public.t ORDER BY id'])
   t.equal(stdout, "1|a\tb|line\nbreak|f\n2|\\.|back\\slash|f\n3||Zoë 日本語 🐘|t\n4|;|'quoted' \"dq\" $$ -- /*|f\n")
   const f = await pg.psql('tricky', ['-At', '-c', 'SELECT public.f(7)'])

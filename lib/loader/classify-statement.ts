@@ -27,7 +27,9 @@ const SET_RE = /^(?:SET|RESET)\s+(?:SESSION\s+(?!AUTHORIZATION|CHARACTERISTICS))
 const SET_CONFIG_RE = /^SELECT\s+(?:pg_catalog\.)?set_config\s*\(\s*'([^']+)'\s*,[\s\S]*,\s*false\s*\)\s*;$/i
 const TXN_RE = /^(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT)\b/i
 const CREATE_INDEX_RE = new RegExp(String.raw`^CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?!CONCURRENTLY\b)(?:IF\s+NOT\s+EXISTS\s+)?(${QID})\s+ON\s+(?:ONLY\s+)?(${QID})`, 'i')
-const ALTER_TABLE_RE = new RegExp(String.raw`^ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(${QID})\s+([\s\S]*)$`, 'i')
+// only ALTER TABLE ONLY: without ONLY the statement recurses into inheritance children / partitions,
+// whose own work is scheduled independently
+const ALTER_TABLE_RE = new RegExp(String.raw`^ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?ONLY\s+(${QID})\s+([\s\S]*)$`, 'i')
 const ADD_CONSTRAINT_RE = new RegExp(String.raw`^ADD\s+CONSTRAINT\s+${ID}\s+(PRIMARY\s+KEY|UNIQUE|CHECK|EXCLUDE|FOREIGN\s+KEY)\b`, 'i')
 const REFERENCES_RE = new RegExp(String.raw`\bREFERENCES\s+(${QID})`, 'i')
 const CREATE_TRIGGER_RE = new RegExp(String.raw`^CREATE\s+(?:OR\s+REPLACE\s+)?(?:CONSTRAINT\s+)?TRIGGER\s+${ID}\s+[\s\S]*?\sON\s+(${QID})(?:\s+FROM\s+(${QID}))?`, 'i')

@@ -1,17 +1,17 @@
 // Load a dump file by hand and watch it go:
-//   npx tsx lib/loader/cli.ts --url postgres://postgres@127.0.0.1:5432/db [--parallel N] FILE[.gz|.br]
+//   npx tsx lib/loader/cli.ts --url postgres://postgres@127.0.0.1:5432/db [--parallel N] [--copy-buffer-mb N] FILE[.gz|.br]
 // Ctrl-C cancels the load (connections are terminated; the database is left half-imported).
 import { parseArgs } from 'node:util'
 import { describeError } from '../errors.ts'
 import { loadDump, openDumpFile, type LoadProgress } from './index.ts'
 
 const { values, positionals } = parseArgs({
-  options: { url: { type: 'string' }, parallel: { type: 'string' } },
+  options: { url: { type: 'string' }, parallel: { type: 'string' }, 'copy-buffer-mb': { type: 'string' } },
   allowPositionals: true,
 })
 const file = positionals[0]
 if (!values.url || !file) {
-  console.error('usage: npx tsx lib/loader/cli.ts --url postgres://USER@HOST:PORT/DB [--parallel N] FILE')
+  console.error('usage: npx tsx lib/loader/cli.ts --url postgres://USER@HOST:PORT/DB [--parallel N] [--copy-buffer-mb N] FILE')
   process.exit(2)
 }
 
@@ -35,6 +35,7 @@ try {
     connection: { connectionString: values.url },
     input: openDumpFile(file),
     parallel: values.parallel ? Number(values.parallel) : undefined,
+    copyBufferBytes: values['copy-buffer-mb'] ? Number(values['copy-buffer-mb']) * 1024 * 1024 : undefined,
     onProgress: show,
     progressIntervalMs: 1000,
     signal: abort.signal,

@@ -322,7 +322,8 @@ class DumpLoad {
         break
       }
       case 'table-ddl':
-        if (!serial) {
+        // DDL on a partitioned table recurses into its partitions: not confined to its own chain
+        if (!serial && !cls.tables.some((t) => this.created.get(t) === true)) {
           this.setPhase('post-data')
           if (cls.creates) this.indexTable.set(cls.creates.index, cls.tables[0]!)
           return this.schedule(cls.tables, info)
