@@ -2,7 +2,10 @@
 // PostgreSQL 15 fixture (`ssh` and `ssh+podman` kinds), and a local pg_dump against a URL (`url` kind).
 // Every failure must leave the previous snapshot byte-for-byte intact and no process behind.
 import t from 'tap'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
@@ -11,10 +14,12 @@ import { startSshd, type TestSshd } from './helpers/sshd.ts'
 import { openStore, type PullProgress, type SnapshotStore } from '../lib/snapshots/index.ts'
 import {
   ContainerEngineUnavailableError,
+  ContainerNotFoundError,
   DatabaseNotFoundError,
   RemoteCommandMissingError,
   RemoteKilledError,
   SshAuthError,
+  SshConnectionLostError,
   SshConnectionRefusedError,
   SshHostKeyError,
   type SourceSpec,
@@ -86,6 +91,16 @@ async function processes(): Promise<Proc[]> {
 /** pg_dump processes dumping from the fixture (found by its unique port), remote or local. */
 async function fixturePgDumps(): Promise<Proc[]> {
   return (await processes()).filter((p) => basename(p.argv[0]!) === 'pg_dump' && p.argv.some((a) => a.includes(String(pg.port))))
+}
+
+function ppidOf(pid: number): number {
+  try {
+    // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+  } catch {
+    return -1
+  }
 }
 
 async function sshClients(): Promise<Proc[]> {
@@ -202,10 +217,12 @@ t.test('failures keep the previous snapshot byte-for-byte and say what to do', a
   t.type(noDbPlain, DatabaseNotFoundError)
   await expectIntact('wrong database (plain)')
 
-  const noPodman = await caught(store.pull(sshSpec({ kind: 'ssh+podman', container: 'rotv-db', engine: 'podman' })))
-  t.type(noPodman, RemoteCommandMissingError)
-  t.match(noPodman.message, /podman/)
-  await expectIntact('ssh+podman without podman on the remote')
+  // The "remote" is this machine: with podman installed the container is missing, without it podman is.
+  const hasPodman = await promisify(execFile)('sh', ['-c', 'command -v podman']).then(() => true, () => false)
+  const podman = await caught(store.pull(sshSpec({ kind: 'ssh+podman', container: 'rotv-no-such-container', engine: 'podman' })))
+  t.type(podman, hasPodman ? ContainerNotFoundError : RemoteCommandMissingError, podman.message)
+  t.match(podman.message, hasPodman ? /rotv-no-such-container/ : /podman/)
+  await expectIntact(`ssh+podman (${hasPodman ? 'no such container' : 'no podman on the remote'})`)
 
   const noDaemon = await caught(store.pull(sshSpec({ kind: 'ssh+podman', container: 'rotv-db', engine: 'docker' })))
   t.type(noDaemon, ContainerEngineUnavailableError, noDaemon.message)
@@ -235,6 +252,29 @@ t.test('a remote pg_dump killed half-way: typed error, previous snapshot intact'
   t.match((err as RotvError).fix, /run the seed again/)
   t.same(await dirFingerprint(dir), before, 'previous snapshot intact, no temp file')
   t.same(await sshClients(), [], 'no ssh client left')
+})
+
+t.test('the connection dropping half-way (sshd\'s session process killed): typed error, previous intact', async (t) => {
+  const store = openStore(join(work, 'ssh-dropped'))
+  await store.pull(sshSpec())
+  const dir = store.pathOf('production')
+  const before = await dirFingerprint(dir)
+  let killed: number[] = []
+  const err = await caught(store.pull(sshSpec({ database: 'big' }), {
+    onProgress: async (p) => {
+      if (killed.length || p.done) return
+      killed = [-1]
+      const sessions = (await processes()).filter((x) => ppidOf(x.pid) === sshd.pid)
+      killed = sessions.map((x) => x.pid)
+      for (const pid of killed) process.kill(pid, 'SIGKILL')
+    },
+  }))
+  t.ok(killed.length > 0 && killed[0]! > 0, `killed sshd session process ${killed.join(',')}`)
+  t.type(err, SshConnectionLostError, err.message)
+  t.match(err.message, /closed by remote host|Connection reset|Broken pipe/)
+  t.same(await dirFingerprint(dir), before, 'previous snapshot intact, no temp file')
+  t.same(await sshClients(), [], 'no ssh client left')
+  t.ok(await eventually(async () => (await fixturePgDumps()).length === 0), 'the orphaned remote pg_dump ended too')
 })
 
 t.test('Ctrl-C (AbortSignal) mid-pull: cancelled, previous intact, temp removed, no ssh or pg_dump left', async (t) => {

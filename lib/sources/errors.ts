@@ -44,6 +44,12 @@ export class SshHostKeyError extends SourceError {
   }
 }
 
+export class SshConnectionLostError extends SourceError {
+  constructor(ctx: SourceErrorContext) {
+    super('ssh: the connection dropped before the dump finished', ctx, 'check the network (VPN, Wi-Fi) and run the seed again')
+  }
+}
+
 export class DatabaseNotFoundError extends SourceError {
   constructor(ctx: SourceErrorContext) {
     super('pg_dump: database does not exist', ctx, 'set the database name (e.g. PRODUCTION_DB) to one that exists on the server')
@@ -58,7 +64,7 @@ export class DatabaseAuthError extends SourceError {
 
 export class ContainerNotFoundError extends SourceError {
   constructor(ctx: SourceErrorContext) {
-    super('the PostgreSQL container is not running on the remote host', ctx, 'check the container name (e.g. PRODUCTION_CONTAINER) with `podman ps` there')
+    super('the PostgreSQL container was not found or is not running on the remote host', ctx, 'check the container name (e.g. PRODUCTION_CONTAINER) with `podman ps` there')
   }
 }
 
@@ -99,6 +105,7 @@ export function classifyFailure(ctx: SourceErrorContext, exit: { code: number | 
     if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No \S+ host key is known/i.test(s)) return new SshHostKeyError(ctx)
     if (/Connection refused/i.test(s)) return new SshConnectionRefusedError(ctx)
     if (/Permission denied \(|Too many authentication failures|Authentication failed/i.test(s)) return new SshAuthError(ctx)
+    if (/closed by remote host|Connection reset|Broken pipe|Timeout, server .* not responding|client_loop|Connection closed by/i.test(s)) return new SshConnectionLostError(ctx)
     if (/timed out|Could not resolve hostname|No route to host|Network is unreachable|Name or service not known/i.test(s)) return new SshUnreachableError(ctx)
   }
   if (/database "[^"]*" does not exist/i.test(s)) return new DatabaseNotFoundError(ctx)

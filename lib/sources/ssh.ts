@@ -50,10 +50,8 @@ export function remoteCommand(spec: SourceSpec, gzipOnWire: boolean): string {
 
 export function dumpArgv(spec: SourceSpec): string[] {
   const pgDump = ['pg_dump', ...PG_DUMP_FLAGS, '-U', spec.dbUser ?? 'rotv']
-  if (spec.kind === 'ssh') {
-    if (spec.dbHost) pgDump.push('-h', spec.dbHost)
-    if (spec.dbPort) pgDump.push('-p', String(spec.dbPort))
-  }
+  if (spec.dbHost) pgDump.push('-h', spec.dbHost)
+  if (spec.dbPort) pgDump.push('-p', String(spec.dbPort))
   pgDump.push('--', database(spec))
   // No -t: a pseudo-terminal would rewrite line endings inside the dump.
   if (spec.kind === 'ssh+podman') return [spec.engine ?? 'podman', 'exec', spec.container!, ...pgDump]

@@ -26,7 +26,7 @@ export interface SourceSpec {
   database?: string
   /** ssh kinds: PostgreSQL role pg_dump connects as. Default rotv. */
   dbUser?: string
-  /** ssh: where pg_dump connects on the remote host (default: its local socket). */
+  /** ssh kinds: where pg_dump connects, seen from where it runs (default: the local socket there). */
   dbHost?: string
   dbPort?: number
   /** url: postgres://user:password@host:port/db; the password never reaches a command line. */

@@ -19,6 +19,8 @@ export interface TestSshd {
   port: number
   user: string
   dir: string
+  /** pid of the listening sshd; each connection is served by a child of it. */
+  pid: number
   /** Client config: right key, known_hosts holding the server key, BatchMode, StrictHostKeyChecking. */
   configFile: string
   /** Same, but offering a key the server does not accept. */
@@ -113,6 +115,7 @@ export async function startSshd(): Promise<TestSshd> {
     port,
     user,
     dir,
+    pid: child.pid!,
     configFile,
     wrongKeyConfigFile,
     unknownHostConfigFile,
