@@ -177,6 +177,12 @@ t.test('cloneDatabaseFromTemplate resets data changed in the target, terminating
   // The pool recovers by itself: a new connection to the fresh database.
   t.equal((await pool.query('SELECT count(*)::int AS n FROM poi')).rows[0].n, 50_000)
   t.equal((await pool.query('SELECT name FROM poi WHERE id = 1')).rows[0].name, 'poi 1')
+  t.equal(await scalar(server.connection(), "SELECT count(*)::int FROM pg_database WHERE datname LIKE '%rotv_clone%'"), 0, 'no scratch database left')
+  // A scratch copy left by an interrupted reset does not get in the way.
+  await cloneDatabaseFromTemplate(server.connection(), { template: 'rotv_pristine', target: 'rotv__rotv_clone' })
+  await pool.query('DELETE FROM poi')
+  await cloneDatabaseFromTemplate(server.connection(), { template: 'rotv_pristine', target: 'rotv' })
+  t.equal((await pool.query('SELECT count(*)::int AS n FROM poi')).rows[0].n, 50_000)
   // The template itself is untouched and can reset again.
   t.equal(await scalar(server.connection('rotv_pristine'), 'SELECT count(*)::int FROM poi'), 50_000)
 })
