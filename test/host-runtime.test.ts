@@ -1,7 +1,8 @@
 // The main job, end to end through the CLI: start on the demo snapshot in memory, the original setup's
 // own checks (371 POIs, /api/destinations length 178), a clean slate across restarts, warm starts,
 // reset, persistent mode, and the failures a user meets.
-import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -17,8 +18,9 @@ interface Env {
   pgPort: number
 }
 
-async function environment(t: { testdir: () => string; teardown: (fn: () => void) => void }, extra: NodeJS.ProcessEnv = {}): Promise<Env> {
-  const home = t.testdir()
+async function environment(t: { teardown: (fn: () => void) => void }, extra: NodeJS.ProcessEnv = {}): Promise<Env> {
+  // Not t.testdir(): tap removes those before later teardowns run, and `stop` needs the run state.
+  const home = mkdtempSync(join(tmpdir(), 'rotv-test-home-'))
   const appPort = await freePort()
   const pgPort = await freePort()
   const envFile = join(home, 'test.env')
@@ -27,6 +29,7 @@ async function environment(t: { testdir: () => string; teardown: (fn: () => void
   const e = { env, home, appPort, pgPort }
   t.teardown(() => {
     runCliSync(['stop', '--dotenv', envFile], env)
+    rmSync(home, { recursive: true, force: true })
   })
   return { ...e, env: { ...env, ROTV_DOTENV: envFile } }
 }
@@ -104,7 +107,8 @@ t.test('start on the demo snapshot, clean slate across restarts, warm start, res
 })
 
 t.test('persistent mode keeps data across restarts', async (t) => {
-  const dataDir = join(t.testdir({}), 'pgdata')
+  const dataDir = join(mkdtempSync(join(tmpdir(), 'rotv-test-data-')), 'pgdata')
+  t.teardown(() => rmSync(join(dataDir, '..'), { recursive: true, force: true }))
   const e = await environment(t, { PERSISTENT_DATA: 'true', DATA_DIR: dataDir, SESSION_SECRET: 'x'.repeat(40) })
   const first = cli(e, ['start'])
   t.equal(first.code, 0, first.all)
@@ -119,6 +123,8 @@ t.test('persistent mode keeps data across restarts', async (t) => {
   const reset = cli(e, ['reset'])
   t.equal(reset.code, 1, 'reset refuses to throw persistent data away')
   t.match(reset.stdout, /persistent data/)
+  t.equal(cli(e, ['stop']).code, 0)
+  t.equal(await readState(e.home), undefined)
 })
 
 t.test('port already in use: a clear error naming the setting, nothing left running', async (t) => {
