@@ -57,7 +57,7 @@ export interface InitClusterOptions {
   mode?: ClusterMode
   /** Extra or overriding server settings, written to PGDATA/rotv.conf. */
   settings?: Record<string, string>
-  /** initdb --locale (default C.UTF-8: UTF-8 aware case mapping, deterministic, needs no OS locale). */
+  /** initdb --locale (default C.UTF-8: UTF-8 aware case mapping, byte-order sorting; built into glibc 2.35+ and Debian, no locales package needed). */
   locale?: string
   signal?: AbortSignal
 }
