@@ -1,0 +1,30 @@
+// Where things are inside the rotv image. One table, shared by the supervisor (inside) and the runtime
+// that starts the container (outside), so a mount and its reader can never disagree.
+export const CONTAINER_PATHS = {
+  /** tmpfs (dev) or the DATA_DIR bind mount (persistent). */
+  pgdataMount: '/data/pgdata',
+  /** The snapshot's stored file, mounted read-only (brotli plain SQL, as the snapshot store keeps it). */
+  snapshotFile: '/data/snapshot/dump.sql.br',
+  /** The data home's container-clusters/ (warm cache of imported clusters), dev mode. */
+  clusterCache: '/data/clusters',
+  /** dotenv file with the app's secrets, mounted read-only. */
+  secretsFile: '/run/secrets/rotv.env',
+  logDir: '/var/log/rotv',
+  postgresLog: '/var/log/rotv/postgres.log',
+  runDir: '/run/rotv',
+  /** Written by the supervisor once the database is prepared; read by `reset` through exec. */
+  runState: '/run/rotv/state.json',
+  appDir: '/opt/rotv/app',
+} as const
+
+/** The port the app listens on inside the container (published on the host's APP_PORT). */
+export const CONTAINER_APP_PORT = 8080
+
+export interface ContainerRunState {
+  mode: 'dev' | 'persistent'
+  dbName: string
+  pristineDb?: string
+  pgPort: number
+  prepared: 'imported' | 'warm' | 'kept'
+  pgVersion: string
+}
