@@ -17,6 +17,8 @@ export type StatementClass =
   | { kind: 'create-table'; table: string; partitioned: boolean }
   | { kind: 'create-extension'; name: string }
   | { kind: 'copy'; table: string }
+  /** --clean's DROP ... IF EXISTS (and ALTER TABLE IF EXISTS ... DROP ... IF EXISTS). */
+  | { kind: 'clean-drop' }
   | { kind: 'other' }
 
 // an identifier as pg_dump writes it: "quoted ""with"" quotes" or plain
@@ -39,6 +41,7 @@ const COMMENT_ON_INDEX_RE = new RegExp(String.raw`^COMMENT\s+ON\s+INDEX\s+(${QID
 const CREATE_TABLE_RE = new RegExp(String.raw`^CREATE\s+(?:UNLOGGED\s+)?TABLE\s+(${QID})\s*\(`, 'i')
 const CREATE_EXTENSION_RE = new RegExp(String.raw`^CREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?(${ID})`, 'i')
 const COPY_RE = new RegExp(String.raw`^COPY\s+(${QID})`, 'i')
+const CLEAN_DROP_RE = /^(?:DROP\s+(?:[A-Z]+\s+){1,3}IF\s+EXISTS\s|ALTER\s+TABLE\s+IF\s+EXISTS\s+[\s\S]*\sDROP\s+(?:CONSTRAINT\s+)?IF\s+EXISTS\s)/i
 const SETVAL_RE = /^SELECT\s+(?:pg_catalog\.)?setval\s*\(/i
 
 /** Classify one complete statement (as split by the lexer: starts at its first token, ends with ';'). */
@@ -50,6 +53,7 @@ export function classifyStatement(sql: string): StatementClass {
   if ((m = TXN_RE.exec(head))) return { kind: 'transaction', opens: /^(BEGIN|START)/i.test(m[1]!) }
   if ((m = COPY_RE.exec(head))) return { kind: 'copy', table: normalizeName(m[1]!) }
   if (SETVAL_RE.test(head)) return { kind: 'sequence-set' }
+  if (CLEAN_DROP_RE.test(head)) return { kind: 'clean-drop' }
   if ((m = CREATE_INDEX_RE.exec(head))) {
     return { kind: 'table-ddl', tables: [normalizeName(m[2]!)], creates: { index: qualifyLike(normalizeName(m[1]!), normalizeName(m[2]!)) } }
   }

@@ -302,6 +302,13 @@ class DumpLoad {
       case 'sequence-set':
         await this.onMain(info)
         return
+      case 'clean-drop':
+        // pg_dump documents that --clean may emit harmless errors (e.g. "cannot drop inherited
+        // constraint" of a partition, dropped anyway with its parent's); psql carries on, and so do we.
+        // A real leftover makes the CREATE that follows fail, which is reported.
+        await this.barrier()
+        await this.onMain(info, { tolerateAny: true })
+        return
       case 'transaction':
         await this.barrier()
         await this.onMain(info)
@@ -336,7 +343,7 @@ class DumpLoad {
   }
 
   /** Run on the main connection, in order. Returns false if skipped as harmless. */
-  private async onMain(info: StatementInfo, opts: { tolerateUnknownSetting?: boolean; extension?: string } = {}): Promise<boolean> {
+  private async onMain(info: StatementInfo, opts: { tolerateUnknownSetting?: boolean; tolerateAny?: boolean; extension?: string } = {}): Promise<boolean> {
     try {
       await this.race(this.main!.client.query(info.sql))
       return true
@@ -344,7 +351,7 @@ class DumpLoad {
       if (err === this.failure) throw err
       // e.g. SET transaction_timeout from a PostgreSQL 17 pg_dump on an older server: psql would print
       // the error and carry on, and so do we
-      if (opts.tolerateUnknownSetting && pgCode(err) === '42704') {
+      if ((opts.tolerateUnknownSetting && pgCode(err) === '42704') || (opts.tolerateAny && pgCode(err))) {
         this.warnings.push(`line ${info.position.line}: skipped ${excerpt(info.sql, 80)} (${(err as Error).message})`)
         return false
       }
