@@ -1,7 +1,7 @@
 // The main job, end to end through the CLI: start on the demo snapshot in memory, the original setup's
 // own checks (371 POIs, /api/destinations length 178), a clean slate across restarts, warm starts,
 // reset, persistent mode, and the failures a user meets.
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -107,7 +107,9 @@ t.test('start on the demo snapshot, clean slate across restarts, warm start, res
 })
 
 t.test('persistent mode keeps data across restarts', async (t) => {
-  const dataDir = join(mkdtempSync(join(tmpdir(), 'rotv-test-data-')), 'pgdata')
+  const parent = mkdtempSync(join(tmpdir(), 'rotv-test-data-'))
+  chmodSync(parent, 0o755) // the server user (not root) must reach DATA_DIR
+  const dataDir = join(parent, 'pgdata')
   t.teardown(() => rmSync(join(dataDir, '..'), { recursive: true, force: true }))
   const e = await environment(t, { PERSISTENT_DATA: 'true', DATA_DIR: dataDir, SESSION_SECRET: 'x'.repeat(40) })
   const first = cli(e, ['start'])
