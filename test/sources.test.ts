@@ -69,7 +69,8 @@ t.test('specs missing what their kind needs are refused with a fix', async (t) =
     [{ name: 'production', kind: 'ssh' }, /PRODUCTION_HOST/],
     [{ name: 'staging', kind: 'ssh+podman', host: 'h' }, /STAGING_CONTAINER/],
     [{ name: 'production', kind: 'url' }, /PRODUCTION_DATABASE_URL/],
-    [{ name: 'production', kind: 'file' }, /PRODUCTION_FILE/],
+    [{ name: 'production', kind: 'file' }, /SEED_FILE/],
+    [{ name: 'staging', kind: 'file' }, /STAGING_FILE/],
     [{ name: 'production', kind: 'ftp' as SourceSpec['kind'] }, /ssh\+podman, ssh, url, file, demo/],
   ]
   for (const [spec, fix] of bad) {

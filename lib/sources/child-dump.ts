@@ -25,8 +25,10 @@ export interface ChildDump {
 const STDERR_KEEP = 64 * 1024
 
 export function spawnDump(opts: ChildDumpOptions): ChildDump {
-  // stdin is /dev/null so ssh can never wait on a prompt or forward our terminal.
-  const child = spawn(opts.command, opts.args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env })
+  // stdin is /dev/null so ssh can never wait on a prompt or forward our terminal. Its own process group,
+  // so a Ctrl-C in the terminal reaches only us: the pull is then cancelled through the AbortSignal, in
+  // order, instead of ssh dying first and the cancel looking like a network failure.
+  const child = spawn(opts.command, opts.args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, detached: true })
   let stderr = ''
   child.stderr.setEncoding('utf8')
   child.stderr.on('data', (s: string) => {

@@ -52,7 +52,7 @@ export class SshConnectionLostError extends SourceError {
 
 export class DatabaseNotFoundError extends SourceError {
   constructor(ctx: SourceErrorContext) {
-    super('pg_dump: database does not exist', ctx, 'set the database name (e.g. PRODUCTION_DB) to one that exists on the server')
+    super('pg_dump: database does not exist', ctx, 'set the database name (e.g. PRODUCTION_DB_NAME) to one that exists on the server')
   }
 }
 

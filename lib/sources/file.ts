@@ -8,12 +8,12 @@ import { RotvError } from '../errors.ts'
 
 export class DumpFileNotFoundError extends RotvError {
   constructor(path: string) {
-    super(`dump file not found: ${path}`, { fix: 'check the path (e.g. PRODUCTION_FILE), or pull from a server instead' })
+    super(`dump file not found: ${path}`, { fix: 'check the path (e.g. SEED_FILE), or pull from a server instead' })
   }
 }
 
 export function fileSource(spec: SourceSpec): SnapshotSource {
-  if (!spec.file) throw new RotvError(`source "${spec.name}" (file) has no file`, { fix: `set ${spec.name.toUpperCase()}_FILE to a .sql, .sql.gz or .sql.br dump` })
+  if (!spec.file) throw new RotvError(`source "${spec.name}" (file) has no file`, { fix: `set ${spec.name === 'production' ? 'SEED_FILE' : `${spec.name.toUpperCase()}_FILE`} to a .sql, .sql.gz or .sql.br dump` })
   const path = resolve(spec.file)
   return {
     spec,

@@ -1,7 +1,7 @@
 // The `ssh+podman` source (pg_dump inside a container on the remote host: the original setup) and the
 // `ssh` source (pg_dump on the remote host itself). System ssh, so the user's ssh_config, agent,
 // known_hosts and ProxyJump apply; BatchMode so a pull fails instead of hanging on a prompt.
-import { execFile } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { spawnDump } from './child-dump.ts'
 import { classifyFailure } from './errors.ts'
 import { shellJoin, shellQuote } from './shell-quote.ts'
@@ -83,18 +83,12 @@ async function decideWireCompression(spec: SourceSpec, signal?: AbortSignal): Pr
   if (mode !== 'auto') return mode
   // One cheap round trip; it also surfaces connection/auth/host-key failures before any dump starts.
   const probe = 'command -v bash >/dev/null 2>&1 && command -v gzip >/dev/null 2>&1 && echo rotv-gzip-ok; true'
-  const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile('ssh', [...sshBaseArgs(spec), '--', spec.host!, probe], { signal, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) })
-    })
-    child.stdin?.end()
-  })
+  const result = await runCaptured('ssh', [...sshBaseArgs(spec), '--', spec.host!, probe], signal)
   if (signal?.aborted) throw signal.reason ?? new Error('aborted')
   if (result.code !== 0) {
     throw classifyFailure(
       { description: `${spec.kind} ${target(spec)} (probe)`, stderr: result.stderr, manualCommand: manualSshCommand(spec) },
-      { code: result.code === null ? 255 : result.code, signal: null, viaSsh: true },
+      { code: result.code, signal: null, viaSsh: true },
     )
   }
   return result.stdout.includes('rotv-gzip-ok')
@@ -115,4 +109,24 @@ function manualSshCommand(spec: SourceSpec): string {
   if (spec.port) parts.push('-p', String(spec.port))
   parts.push(`${spec.user ? `${spec.user}@` : ''}${spec.host}`, 'true')
   return shellJoin(parts)
+}
+
+/** Runs a short command (own process group, like the dump itself), killed on abort or after 2 minutes. */
+function runCaptured(command: string, args: string[], signal?: AbortSignal): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const kill = () => child.kill('SIGTERM')
+    const timer = setTimeout(kill, 120_000)
+    signal?.addEventListener('abort', kill, { once: true })
+    child.once('error', (err) => (stderr += `\n${err.message}`))
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', kill)
+      resolve({ code: code ?? 255, stdout, stderr })
+    })
+  })
 }
