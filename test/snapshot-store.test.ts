@@ -19,6 +19,7 @@ import {
   openStore,
   SnapshotBusyError,
   SnapshotNotFoundError,
+  InvalidSnapshotNameError,
   SnapshotWriteError,
   TruncatedDumpError,
 } from '../lib/snapshots/index.ts'
@@ -224,6 +225,29 @@ t.test('a reader keeps reading the old version while a pull replaces it', async 
   const fresh = await store.openForImport('production')
   t.equal(fresh.manifest.tables['public.users'], 1334)
   t.ok((await readAll(fresh.stream)).equals(await readFile(dumpV2)), 'a new reader gets the new dump')
+})
+
+t.test('remove: gone from the store, while an open reader still reads it to the end', async (t) => {
+  const store = openStore(await newHome('remove'))
+  await store.pull({ name: 'production', kind: 'file', file: dumpV1 })
+  await store.pull({ name: 'staging', kind: 'file', file: dumpV2 })
+  const reader = await store.openForImport('production')
+  const early = await store.openForImport('staging')
+  await early.close() // an import that gives up early releases the file without an error
+  t.equal(await store.remove('production'), true)
+  t.equal(await store.remove('production'), false, 'removing twice is a no-op')
+  t.equal(await store.get('production'), undefined)
+  t.same((await store.list()).map((s) => s.name), ['staging'])
+  t.type(await caught(store.verify('production')), SnapshotNotFoundError)
+  t.ok((await readAll(reader.stream)).equals(await readFile(dumpV1)), 'the reader got the whole dump')
+})
+
+t.test('snapshot names cannot escape the store', async (t) => {
+  const store = openStore(await newHome('names'))
+  for (const bad of ['../etc', 'a/b', '', '.hidden', 'UPPER']) {
+    t.type(await caught(store.pull({ name: bad, kind: 'file', file: dumpV1 })), InvalidSnapshotNameError, JSON.stringify(bad))
+  }
+  t.type(await caught(store.get('../x')), InvalidSnapshotNameError)
 })
 
 t.test('two pulls into one name: the second is refused; a dead owner\'s lock is taken over', async (t) => {
