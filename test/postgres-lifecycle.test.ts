@@ -98,7 +98,7 @@ t.test('persistent mode: durable settings, data survives stop and start, a secon
   if (user) execFileSync('chmod', ['755', home])
   const pgdata = join(home, 'data', 'pgdata')
   t.equal((await initCluster({ binaries, pgdata, mode: 'persistent' })).initialized, true)
-  const logFile = join(home, 'server.log')
+  const logFile = join(home, 'logs', 'server.log') // its directory does not exist yet
   let server: RunningServer = await startServer({ binaries, pgdata, port: await freePort(), logFile })
   t.teardown(() => stopServer({ pgdata, binaries, mode: 'immediate' }))
   await createDatabases(server.connection(), ['rotv'])

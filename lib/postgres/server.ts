@@ -2,7 +2,7 @@
 // session), so it outlives the CLI process that started it; a later process finds it again through
 // postmaster.pid (serverStatus) and stops it with stopServer. Readiness is a real connection, polled.
 import { spawn } from 'node:child_process'
-import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
@@ -80,6 +80,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   if (ownSocketDir || !(await stat(socketDir).catch(() => undefined))) await makePrivateDir(socketDir, user)
   else if (!(await userCan(user, '-w', socketDir))) throw new ServerStartError(`the server user ${user?.name} cannot write the socket directory ${socketDir}`, { fix: 'use a socket directory that user can write, or leave it unset' })
 
+  await mkdir(dirname(resolve(opts.logFile)), { recursive: true })
   const log = await open(opts.logFile, 'a', 0o600)
   const logStart = (await log.stat()).size
   const postgresOptions = [
