@@ -2,7 +2,6 @@
 // root, so a root runner hands the server to an unprivileged user; a non-root runner runs it itself.
 import { execFile, type ExecFileOptions } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
-import { userInfo } from 'node:os'
 import { CancelledError } from '../errors.ts'
 import { PgCommandError, RunAsUserError } from './errors.ts'
 
@@ -19,7 +18,7 @@ export interface ServerUser {
  */
 export async function resolveServerUser(runAs?: string): Promise<ServerUser | undefined> {
   if (!isRoot()) return undefined
-  if (runAs !== undefined) {
+  if (runAs !== undefined && runAs !== '') {
     const user = await lookupUser(runAs)
     if (!user) throw new RunAsUserError(`user "${runAs}" (PG_RUN_AS) does not exist`, { fix: `create it (\`useradd --system ${runAs}\`) or set PG_RUN_AS to an existing unprivileged user` })
     if (user.uid === 0) throw new RunAsUserError(`PG_RUN_AS=${runAs} is root; PostgreSQL refuses to run as root`, { fix: 'set PG_RUN_AS to an unprivileged user such as postgres' })
@@ -91,8 +90,4 @@ async function lookupUser(name: string): Promise<ServerUser | undefined> {
   const gid = Number(f[3])
   if (!Number.isInteger(uid) || !Number.isInteger(gid)) return undefined
   return { name, uid, gid }
-}
-
-export function currentUserName(): string {
-  return userInfo().username
 }
