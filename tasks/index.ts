@@ -1,5 +1,7 @@
 // Every task the runner knows, in the order --help lists them.
 import type { TaskDefinition } from '../lib/tasks/types.ts'
+import build from './build.ts'
+import bumpVersion from './bump-version.ts'
 import envExample from './env-example.ts'
 import logs from './logs.ts'
 import reset from './reset.ts'
@@ -11,4 +13,4 @@ import status from './status.ts'
 import stop from './stop.ts'
 import validateEnv from './validate-env.ts'
 
-export const tasks: readonly TaskDefinition[] = [start, stop, status, reset, logs, seed, seedFresh, snapshots, validateEnv, envExample]
+export const tasks: readonly TaskDefinition[] = [start, stop, status, reset, logs, seed, seedFresh, snapshots, build, bumpVersion, validateEnv, envExample]

@@ -1,5 +1,8 @@
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { RotvError } from '../lib/errors.ts'
+import { runtimeOfRunning } from '../lib/container/select-runtime.ts'
+import { containerLogsCommand } from '../lib/runtime/container.ts'
 import { readState } from '../lib/runtime/state.ts'
 import { defineTask } from '../lib/tasks/types.ts'
 
@@ -11,17 +14,32 @@ export default defineTask({
     { name: 'lines', type: 'string', description: 'how many lines to show first (default 50)' },
   ],
   examples: ['npx tsx Taskfile.ts logs', 'npx tsx Taskfile.ts logs --no-follow --lines 200'],
-  async run(ctx, io) {
+  async run(ctx) {
+    const opts = ctx.invocations.get('logs')?.options ?? {}
+    const lines = Number(opts.lines ?? 50) || 50
+    const follow = !opts['no-follow']
+    // Logs are the user's to read, not task output to render: they go straight to the terminal.
+    if (runtimeOfRunning(ctx.loaded.config) === 'container') {
+      // The container's output: the entrypoint's steps and the app; PostgreSQL's own log stays inside.
+      const cmd = await containerLogsCommand(ctx.loaded.config.dataHome, { lines, follow })
+      const code = await streamTo(cmd.engine, cmd.args, ctx.signal)
+      if (!follow && code !== 0) throw new RotvError(`${cmd.engine} logs exited with ${code}`, { fix: 'npx tsx Taskfile.ts status' })
+      return { summary: follow ? 'stopped following' : 'container output' }
+    }
     const state = await readState(ctx.loaded.config.dataHome)
     if (!state) throw new RotvError('no environment has been started', { fix: 'run `npx tsx Taskfile.ts start`' })
     const files = [state.logs.app, state.logs.postgres].filter((f) => existsSync(f))
-    const opts = ctx.invocations.get('logs')?.options ?? {}
-    const lines = String(Number(opts.lines ?? 50) || 50)
-    const follow = !opts['no-follow']
-    // tail writes straight to the terminal: logs are the user's to read, not task output to render.
-    const tail = io.$`tail -n ${lines} ${follow ? ['-F'] : []} ${files}`.stdio('ignore', 'inherit', 'inherit')
-    if (follow) await tail.catch(() => {})
-    else await tail
+    const code = await streamTo('tail', ['-n', String(lines), ...(follow ? ['-F'] : []), ...files], ctx.signal)
+    if (!follow && code !== 0) throw new RotvError(`tail exited with ${code}`)
     return { summary: follow ? 'stopped following' : `${files.length} log files` }
   },
 })
+
+/** Run a command with its output on this terminal (zx's quiet mode would swallow it); Ctrl-C ends it. */
+function streamTo(command: string, args: string[], signal: AbortSignal): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'], signal })
+    child.once('error', (err) => (err.name === 'AbortError' ? resolve(130) : reject(err)))
+    child.once('close', (code) => resolve(code ?? 130))
+  })
+}

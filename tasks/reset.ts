@@ -1,3 +1,5 @@
+import { runtimeOfRunning } from '../lib/container/select-runtime.ts'
+import { resetContainer } from '../lib/runtime/container.ts'
 import { resetHost } from '../lib/runtime/host.ts'
 import { defineTask } from '../lib/tasks/types.ts'
 import { seconds } from './format.ts'
@@ -7,7 +9,8 @@ export default defineTask({
   description: 'Put the pristine snapshot data back without restarting the app (dev mode)',
   examples: ['npx tsx Taskfile.ts reset'],
   async run(ctx) {
-    const result = await resetHost(ctx.loaded.config.dataHome)
+    const home = ctx.loaded.config.dataHome
+    const result = runtimeOfRunning(ctx.loaded.config) === 'container' ? await resetContainer(home) : await resetHost(home)
     return { summary: `${result.dbName} is back to the snapshot (${seconds(result.durationMs)})`, data: result }
   },
 })

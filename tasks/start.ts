@@ -1,7 +1,10 @@
-import { RotvError } from '../lib/errors.ts'
 import { openStore, ageOf } from '../lib/snapshots/index.ts'
 import { hostSettings, snapshotHandle, snapshotName } from '../lib/runtime/from-config.ts'
 import { startHost, stopHost } from '../lib/runtime/host.ts'
+import { startContainer } from '../lib/runtime/container.ts'
+import { containerSettings } from '../lib/container/settings.ts'
+import { containerSnapshot } from '../lib/container/snapshot.ts'
+import { runtimeForStart } from '../lib/container/select-runtime.ts'
 import { defineTask } from '../lib/tasks/types.ts'
 import { countsLine } from './format.ts'
 
@@ -10,35 +13,40 @@ export default defineTask({
   description: 'Start the app on a throwaway in-memory PostgreSQL loaded with the snapshot (clean slate every time)',
   dependsOn: ['validate-env', 'seed-fresh'],
   args: [{ name: 'snapshot', description: 'snapshot to start on (default: SNAPSHOT, else the configured source\'s)' }],
-  options: [{ name: 'foreground', type: 'flag', description: 'stay attached: app output here, Ctrl-C stops everything' }],
+  options: [{ name: 'foreground', type: 'flag', description: 'stay attached: app output here, Ctrl-C stops everything (host runtime)' }],
   examples: [
     'npx tsx Taskfile.ts start',
     'npx tsx Taskfile.ts start prod-2026-01',
     'npx tsx Taskfile.ts start --foreground',
+    'RUNTIME=container npx tsx Taskfile.ts start   # in the image built by `build`',
     'PERSISTENT_DATA=true npx tsx Taskfile.ts start   # production: data kept in DATA_DIR',
   ],
   async run(ctx, io) {
     const config = ctx.loaded.config
-    if (config.runtime === 'container') {
-      throw new RotvError('RUNTIME=container is not available yet in this version', { fix: 'set RUNTIME=host (or auto)' })
-    }
-    const settings = hostSettings(config)
     const name = (ctx.state.snapshotName as string | undefined) ?? snapshotName(config, ctx.invocations.get('start')?.args.snapshot as string | undefined)
     const store = openStore(config.dataHome)
+    const manifest = await store.get(name)
+    const pulled = manifest ? `, pulled ${ageOf(manifest).text} ago` : ''
+    const where = config.persistentData ? `data in ${config.dataDir}` : 'in-memory data (thrown away on stop)'
+
+    if ((await runtimeForStart(config)) === 'container') {
+      const settings = containerSettings(config)
+      const result = await startContainer(settings, { snapshot: await containerSnapshot(store, name), signal: ctx.signal, onProgress: (m) => io.progress(m) })
+      for (const n of result.notices) io.log(n)
+      io.log(`container ${settings.name} (${settings.image}); ${describePrepared(result.state.prepared)}; snapshot "${name}"${pulled}; ${where}`)
+      return {
+        summary: `ready at ${result.url}: ${countsLine(result.health.counts)}`,
+        data: { url: result.url, counts: result.health.counts, schemaVersion: result.health.schemaVersion, snapshot: name, prepared: result.state.prepared, mode: result.state.mode, runtime: 'container' },
+      }
+    }
+
     const snapshot = await snapshotHandle(store, name)
     const foreground = Boolean(ctx.invocations.get('start')?.options.foreground)
     // startHost stops whatever it started when it fails or is interrupted; an environment that was
     // already running is never touched by a failed start.
-    const result = await startHost(settings, {
-      snapshot,
-      foreground,
-      signal: ctx.signal,
-      onProgress: (m) => io.progress(m),
-    })
+    const result = await startHost(hostSettings(config), { snapshot, foreground, signal: ctx.signal, onProgress: (m) => io.progress(m) })
     for (const n of result.notices) io.log(n)
-    const manifest = await store.get(name)
-    const how = result.state.prepared === 'warm' ? 'warm start from the cached cluster' : result.state.prepared === 'imported' ? 'snapshot imported' : 'existing data kept'
-    io.log(`${how}; snapshot "${name}"${manifest ? `, pulled ${ageOf(manifest).text} ago` : ''}; ${config.persistentData ? `data in ${config.dataDir}` : 'in-memory data (thrown away on stop)'}`)
+    io.log(`${describePrepared(result.state.prepared)}; snapshot "${name}"${pulled}; ${where}`)
     const summary = `ready at ${result.url}: ${countsLine(result.health.counts)}`
     if (foreground && result.exited) {
       io.log(`${summary}\n(attached: Ctrl-C stops the app and PostgreSQL)`)
@@ -48,7 +56,11 @@ export default defineTask({
     }
     return {
       summary,
-      data: { url: result.url, counts: result.health.counts, schemaVersion: result.health.schemaVersion, snapshot: name, prepared: result.state.prepared, mode: result.state.mode },
+      data: { url: result.url, counts: result.health.counts, schemaVersion: result.health.schemaVersion, snapshot: name, prepared: result.state.prepared, mode: result.state.mode, runtime: 'host' },
     }
   },
 })
+
+function describePrepared(prepared: string | undefined): string {
+  return prepared === 'warm' ? 'warm start from the cached cluster' : prepared === 'imported' ? 'snapshot imported' : prepared === 'kept' ? 'existing data kept' : 'database prepared'
+}

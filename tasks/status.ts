@@ -1,3 +1,5 @@
+import { runtimeOfRunning } from '../lib/container/select-runtime.ts'
+import { containerStatus } from '../lib/runtime/container.ts'
 import { hostStatus } from '../lib/runtime/host.ts'
 import { ageOf, openStore } from '../lib/snapshots/index.ts'
 import { defineTask } from '../lib/tasks/types.ts'
@@ -9,14 +11,34 @@ export default defineTask({
   examples: ['npx tsx Taskfile.ts status', 'npx tsx Taskfile.ts status --json'],
   async run(ctx, io) {
     const config = ctx.loaded.config
+    const store = openStore(config.dataHome)
+    const pulledAgo = async (name?: string) => {
+      const m = name ? await store.get(name).catch(() => undefined) : undefined
+      return m ? `, pulled ${ageOf(m).text} ago` : ''
+    }
+    if (runtimeOfRunning(config) === 'container') {
+      const st = await containerStatus(config.dataHome)
+      if (!st.state) return { summary: 'not running', data: { running: false } }
+      const s = st.state
+      io.log(`runtime: container ${s.name} (${s.engine}, ${s.image}); storage: ${s.mode === 'dev' ? 'in-memory (tmpfs)' : `persistent (${s.dataDir})`}`)
+      io.log(`container: ${st.container ? st.container.status : 'gone'}${st.inside ? `; PostgreSQL ${st.inside.pgVersion} inside` : ''}`)
+      io.log(`app: ${st.app.healthy ? `healthy: ${countsLine(st.app.health?.counts)}` : `not healthy${st.app.reason ? ` (${st.app.reason})` : ''}`}`)
+      if (s.snapshot) io.log(`snapshot: ${s.snapshot.name}${await pulledAgo(s.snapshot.name)} (${st.inside?.prepared ?? s.prepared ?? 'unknown'})`)
+      io.log(`logs: npx tsx Taskfile.ts logs   (${s.engine} logs ${s.name})`)
+      const healthy = st.running && st.app.healthy
+      const url = `http://localhost:${s.appPort}`
+      return {
+        summary: healthy ? `running at ${url}` : 'partly running: see above (npx tsx Taskfile.ts stop start to restart)',
+        data: { running: st.running, healthy, url, mode: s.mode, runtime: 'container', container: s.name, image: s.image, snapshot: s.snapshot ?? null, startedAt: s.startedAt, counts: st.app.health?.counts ?? null },
+      }
+    }
     const status = await hostStatus(config.dataHome)
     if (!status.running || !status.state) return { summary: 'not running', data: { running: false } }
     const s = status.state
-    const manifest = s.snapshot ? await openStore(config.dataHome).get(s.snapshot.name).catch(() => undefined) : undefined
     io.log(`runtime: host; storage: ${s.mode === 'dev' ? `in-memory (${s.pgdata})` : `persistent (${s.pgdata})`}`)
     io.log(`PostgreSQL ${s.pgVersion}: ${status.postgres.running ? `running (pid ${status.postgres.pid}, 127.0.0.1:${s.pgPort})` : 'NOT running'}${status.postgres.databaseBytes ? `, ${s.dbName} is ${mb(status.postgres.databaseBytes)}` : ''}`)
     io.log(`app: ${status.app.running ? `running (pid ${status.app.pid})` : 'NOT running'}, ${status.app.healthy ? `healthy: ${countsLine(status.app.health?.counts)}` : `not healthy${status.app.reason ? ` (${status.app.reason})` : ''}`}`)
-    if (s.snapshot) io.log(`snapshot: ${s.snapshot.name}${manifest ? `, pulled ${ageOf(manifest).text} ago` : ''} (${s.prepared})`)
+    if (s.snapshot) io.log(`snapshot: ${s.snapshot.name}${await pulledAgo(s.snapshot.name)} (${s.prepared})`)
     io.log(`logs: ${s.logs.app}, ${s.logs.postgres}`)
     const healthy = status.app.healthy && status.postgres.running
     return {
