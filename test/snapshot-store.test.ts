@@ -227,6 +227,30 @@ t.test('a reader keeps reading the old version while a pull replaces it', async 
   t.ok((await readAll(fresh.stream)).equals(await readFile(dumpV2)), 'a new reader gets the new dump')
 })
 
+t.test('a `seed` in another process replaces the snapshot while this one reads the old version', async (t) => {
+  const home = await newHome('xproc')
+  const store = openStore(home)
+  const v1 = await store.pull({ name: 'production', kind: 'file', file: dumpV1 })
+  const reader = await store.openForImport('production')
+  const first = await new Promise<Buffer>((resolve) => reader.stream.once('data', resolve))
+  reader.stream.pause()
+
+  const script = join(work, 'seed-other-process.mts')
+  const storeModule = new URL('../lib/snapshots/index.ts', import.meta.url).href
+  await writeFile(script, `import { openStore } from ${JSON.stringify(storeModule)}
+const m = await openStore(process.argv[2]).pull({ name: 'production', kind: 'file', file: process.argv[3] })
+console.log(JSON.stringify({ pid: process.pid, sha256: m.sha256 }))
+`)
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', script, home, dumpV2], { cwd: process.cwd() })
+  const other = JSON.parse(stdout.trim()) as { pid: number; sha256: string }
+  t.not(other.pid, process.pid)
+  t.not(other.sha256, v1.sha256)
+  t.equal((await store.get('production'))?.sha256, other.sha256, 'the other process committed its version')
+
+  const rest = await readAll(reader.stream)
+  t.ok(Buffer.concat([first, rest]).equals(await readFile(dumpV1)), 'this reader still got the complete old dump')
+})
+
 t.test('remove: gone from the store, while an open reader still reads it to the end', async (t) => {
   const store = openStore(await newHome('remove'))
   await store.pull({ name: 'production', kind: 'file', file: dumpV1 })
