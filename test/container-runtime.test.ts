@@ -1,0 +1,166 @@
+// The container runtime end to end through the CLI, on real (rootful) podman and the image the `build`
+// task makes from a local Debian trixie base: start on the demo snapshot (371 POIs, /api/destinations
+// 178), reset, a clean slate across restarts (the second start is warm), secrets never in `ps` nor in
+// `podman inspect`, persistent mode keeping data in DATA_DIR owned by the container's postgres (UID 70)
+// and shut down cleanly by `stop`.
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { runCli, type CliResult } from './helpers/cli.ts'
+import { containerEnv, ensureTestImage, podman, psAll, removeContainer, TEST_IMAGE } from './helpers/podman.ts'
+
+t.before(async () => {
+  await ensureTestImage(await containerEnv())
+})
+
+interface Task {
+  name: string
+  summary: string
+  result: Record<string, unknown>
+}
+
+function task(r: CliResult, name: string): Task {
+  const report = JSON.parse(r.stdout) as { tasks: Task[] }
+  const found = report.tasks.find((x) => x.name === name)
+  if (!found) throw new Error(`no ${name} in ${r.stdout}`)
+  return found
+}
+
+/** Start through the CLI while watching every process's command line for `secret`. */
+async function startWatching(env: NodeJS.ProcessEnv, secret: string): Promise<{ r: CliResult; seenInPs: boolean; samples: number }> {
+  let seenInPs = false
+  let samples = 0
+  const timer = setInterval(() => {
+    samples++
+    if (psAll().includes(secret)) seenInPs = true
+  }, 100)
+  try {
+    const r = await runCli(['start', '--json'], env)
+    return { r, seenInPs, samples }
+  } finally {
+    clearInterval(timer)
+  }
+}
+
+async function psql(container: string, sql: string): Promise<string> {
+  return (await podman(['exec', container, 'psql', '-U', 'postgres', '-d', 'rotv', '-tAc', sql])).stdout.trim()
+}
+
+const INSERT_POI = "INSERT INTO pois (slug, name, poi_type, latitude, longitude) VALUES ('test-poi', 'Test POI', 'trail', 41.2, -81.5)"
+
+function cleanup(t: { teardown: (fn: () => Promise<void>) => void }, env: NodeJS.ProcessEnv, extraDirs: string[] = []): void {
+  t.teardown(async () => {
+    await runCli(['stop'], env)
+    await removeContainer(env.ROTV_CONTAINER_NAME!)
+    for (const d of [env.ROTV_HOME!, ...extraDirs]) rmSync(d, { recursive: true, force: true })
+  })
+}
+
+t.test('dev mode: snapshot in tmpfs, counts, reset, clean slate, warm restart, secrets kept out of ps and inspect', async (t) => {
+  const secret = `s3cret-${randomBytes(20).toString('hex')}`
+  const env = await containerEnv({ SESSION_SECRET: secret })
+  cleanup(t, env)
+  const name = env.ROTV_CONTAINER_NAME!
+  const port = env.APP_PORT!
+
+  const first = await startWatching(env, secret)
+  t.equal(first.r.code, 0, `${"first.r"} exits 0`, { output: first.r.all.slice(-4000) })
+  const start = task(first.r, 'start')
+  t.match(start.summary, `ready at http://localhost:${port}: 371 POIs, 178 destinations, 647 news, 680 events`)
+  t.same([start.result.runtime, start.result.mode, start.result.prepared], ['container', 'dev', 'imported'])
+  const destinations = (await (await fetch(`http://127.0.0.1:${port}/api/destinations`)).json()) as unknown[]
+  t.equal(destinations.length, 178, '/api/destinations has 178 entries')
+  t.equal(await psql(name, 'SELECT count(*) FROM pois'), '371')
+
+  // Where the data lives: a tmpfs of TMPFS_SIZE, PGDATA owned by postgres (UID 70) inside it.
+  const mounts = (await podman(['exec', name, 'sh', '-c', "grep ' /data/pgdata ' /proc/mounts; stat -c '%u:%g %a' /data/pgdata/cluster"])).stdout
+  t.match(mounts, /^tmpfs \/data\/pgdata tmpfs [^\n]*size=2097152k/m, 'PGDATA is on a 2G tmpfs')
+  t.match(mounts, /^70:70 700$/m, 'the cluster belongs to UID 70, mode 0700')
+  t.equal(await psql(name, "SELECT current_setting('listen_addresses')"), '127.0.0.1', 'PostgreSQL listens on loopback only')
+
+  // Secrets: delivered to the app, but never on a command line nor in the engine's configuration.
+  t.ok(first.samples > 0, `ps was sampled during start (${first.samples} samples)`)
+  t.notOk(first.seenInPs, 'the secret never appeared in ps during start')
+  t.notOk(psAll().includes(secret), 'nor after it')
+  t.notOk((await podman(['container', 'inspect', name])).stdout.includes(secret), 'podman inspect of the container does not show it')
+  t.notOk((await podman(['image', 'inspect', TEST_IMAGE])).stdout.includes(secret), 'podman inspect of the image does not show it')
+  t.same(readdirSync(join(env.ROTV_HOME!, 'run')).filter((f) => f.startsWith('container-secrets-')), [], 'the env file is removed once started')
+  const logs = await podman(['logs', name])
+  t.notMatch(`${logs.stdout}${logs.stderr}`, /SESSION_SECRET is not set/, 'the app got SESSION_SECRET')
+  t.notOk(`${logs.stdout}${logs.stderr}`.includes(secret), 'the secret is not in the container output')
+  const published = (await podman(['port', name])).stdout.trim()
+  t.equal(published, `8080/tcp -> 127.0.0.1:${port}`, 'published on 127.0.0.1 only')
+
+  // A second start while running is a clear message, and leaves the running one alone.
+  const again = await runCli(['start'], env)
+  t.equal(again.code, 1)
+  t.match(again.all, /already running/)
+
+  // reset puts the pristine data back without a restart.
+  await psql(name, INSERT_POI)
+  t.equal(await psql(name, 'SELECT count(*) FROM pois'), '372')
+  const reset = await runCli(['reset'], env)
+  t.equal(reset.code, 0, `${"reset"} exits 0`, { output: reset.all.slice(-4000) })
+  t.match(reset.all, /rotv is back to the snapshot/)
+  t.equal(await psql(name, 'SELECT count(*) FROM pois'), '371', 'reset restored the snapshot')
+
+  // status and logs find the container.
+  const status = await runCli(['status', '--json'], env)
+  t.equal(status.code, 0, `${"status"} exits 0`, { output: status.all.slice(-4000) })
+  t.match(task(status, 'status').result, { running: true, healthy: true, runtime: 'container', mode: 'dev', container: name })
+  const logsCli = await runCli(['logs', '--no-follow', '--lines', '200'], env)
+  t.equal(logsCli.code, 0, `${"logsCli"} exits 0`, { output: logsCli.all.slice(-4000) })
+  t.match(logsCli.all, /\[rotv-entrypoint\] database ready \(imported/, 'logs show the entrypoint output')
+
+  // Clean slate: a change does not survive stop + start; the second start copies the warm cluster.
+  await psql(name, INSERT_POI)
+  const restart = await runCli(['stop', 'start', '--json'], env)
+  t.equal(restart.code, 0, `${"restart"} exits 0`, { output: restart.all.slice(-4000) })
+  t.match(task(restart, 'stop').summary, 'in-memory data discarded')
+  t.equal(task(restart, 'start').result.prepared, 'warm', 'the second start is warm (cached cluster copied into the tmpfs)')
+  t.equal(await psql(name, 'SELECT count(*) FROM pois'), '371', 'the inserted row is gone')
+
+  const stop = await runCli(['stop'], env)
+  t.equal(stop.code, 0, `${"stop"} exits 0`, { output: stop.all.slice(-4000) })
+  await t.rejects(podman(['container', 'exists', name]), 'the container is removed on stop')
+  const stopAgain = await runCli(['stop'], env)
+  t.match(stopAgain.all, /nothing was running/)
+})
+
+t.test('persistent mode: DATA_DIR bind mount owned by UID 70, data kept across restarts, clean shutdown', async (t) => {
+  const secret = `persist-${randomBytes(20).toString('hex')}`
+  const dataDir = join(mkdtempSync(join(tmpdir(), 'rotv-ctest-data-')), 'pgdata')
+  const env = await containerEnv({ PERSISTENT_DATA: 'true', DATA_DIR: dataDir, SESSION_SECRET: secret })
+  cleanup(t, env, [join(dataDir, '..')])
+  const name = env.ROTV_CONTAINER_NAME!
+
+  const first = await startWatching(env, secret)
+  t.equal(first.r.code, 0, `${"first.r"} exits 0`, { output: first.r.all.slice(-4000) })
+  const start = task(first.r, 'start')
+  t.same([start.result.mode, start.result.prepared], ['persistent', 'imported'], 'a new cluster is seeded from the snapshot')
+  t.match(start.summary, '371 POIs, 178 destinations')
+  t.notOk(first.seenInPs, 'the secret never appeared in ps')
+  const st = statSync(dataDir)
+  t.same([st.uid, st.gid], [70, 70], 'DATA_DIR on the host belongs to 70:70 (the container\'s postgres)')
+  t.ok(readdirSync(dataDir).includes('PG_VERSION'), 'DATA_DIR is the cluster itself')
+
+  await psql(name, INSERT_POI)
+  const stop = await runCli(['stop', '--json'], env)
+  t.equal(stop.code, 0, `${"stop"} exits 0`, { output: stop.all.slice(-4000) })
+  t.match(task(stop, 'stop').summary, 'data kept')
+  // `podman stop` reached the supervisor: PostgreSQL was shut down, not killed with the container.
+  const control = await podman(['run', '--rm', '--entrypoint', '/usr/lib/postgresql/17/bin/pg_controldata', '-v', `${dataDir}:/d:Z`, TEST_IMAGE, '/d'])
+  t.match(control.stdout, /Database cluster state:\s+shut down\n/, 'the cluster was shut down cleanly')
+
+  const second = await runCli(['start', '--json'], env)
+  t.equal(second.code, 0, `${"second"} exits 0`, { output: second.all.slice(-4000) })
+  t.equal(task(second, 'start').result.prepared, 'kept', 'the existing cluster is kept, not re-imported')
+  t.equal(await psql(name, "SELECT count(*) FROM pois WHERE slug = 'test-poi'"), '1', 'the row written before the restart is still there')
+  t.equal(await psql(name, 'SELECT count(*) FROM pois'), '372')
+
+  const reset = await runCli(['reset'], env)
+  t.equal(reset.code, 1, 'reset refuses persistent data')
+  t.match(reset.all, /persistent data/)
+})
