@@ -73,8 +73,8 @@ export interface PreparedDatabase {
   load?: { rows: Record<string, number>; durationMs: number; bytes: number }
 }
 
-/** How much room an import takes, from the plain dump size: data + indexes, and the pristine copy. */
-export const SPACE_FACTOR = 2.5
+/** Room an import takes, from the plain dump size: data + indexes, the pristine copy, and during a reset a third copy. */
+export const SPACE_FACTOR = 3.2
 
 export function pristineName(dbName: string): string {
   return `${dbName}_pristine`

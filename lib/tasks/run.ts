@@ -1,7 +1,8 @@
 // Running a planned set of tasks through listr2: once each, in order, stopping at the first failure,
 // sharing one context, and producing a report that the CLI turns into text or --json.
 import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2'
-import { $ as zx } from 'zx'
+// zx/core, not zx: under tap's loader on Node 22/24 the package root's $ re-export arrives undefined.
+import { $ as zx } from 'zx/core'
 import { CancelledError, describeError } from '../errors.ts'
 import type { LoadedConfig } from '../config/load.ts'
 import { planRun, type TaskRegistry } from './graph.ts'
@@ -139,13 +140,23 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
     },
     fallbackRendererOptions: { logger: new ListrLogger({ processOutput: new ProcessOutput(options.output, process.stderr) }) },
   })
+  let runnerError: unknown
   try {
     await list.run()
-  } catch {
-    // The report holds the failure; the CLI decides how to show it.
+  } catch (err) {
+    // A task failure is already in its report; anything else is the runner's own failure.
+    runnerError = err
   }
   const all = [...reports.values()]
-  const failed = all.find((r) => r.status === 'failed' || r.status === 'cancelled')
+  let failed = all.find((r) => r.status === 'failed' || r.status === 'cancelled')
+  if (!failed && (runnerError !== undefined || all.some((r) => r.status === 'not-run'))) {
+    failed = all.find((r) => r.status === 'not-run') ?? all[0]
+    if (failed) {
+      const { message, fix } = describeError(runnerError ?? new Error('the task list stopped before this task ran'))
+      failed.status = 'failed'
+      failed.error = { message: `the task runner failed: ${message}`, fix, type: runnerError instanceof Error ? runnerError.name : 'Error' }
+    }
+  }
   return {
     ok: !failed,
     cancelled: options.signal.aborted,

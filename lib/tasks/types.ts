@@ -1,6 +1,6 @@
 // The shape of a task module. A task declares what it is (name, description, arguments), what must run
 // before it (dependsOn), and its body. The runner resolves and orders the graph; the body only does work.
-import type { ProcessPromise } from 'zx'
+import type { ProcessPromise } from 'zx/core'
 import type { LoadedConfig } from '../config/load.ts'
 
 export interface TaskArgument {
