@@ -1,0 +1,246 @@
+// `npm run bench`: the runner against the original method, side by side in one run.
+// Generates a production-shaped dump of --size, then measures each requested case --repeat times and
+// prints (and writes under bench/results/) one table with min, median, ratio to the original method,
+// peak RSS and tmpfs use, next to the machine, load average, dump size and PostgreSQL versions.
+// Nothing here asserts a timing: the figures are reported as measured.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { AT_REST_COMPRESSION, BROTLI_QUALITY } from '../lib/snapshots/index.ts'
+import { parseArgs, UsageError, type BenchOptions } from './args.ts'
+import { baselineContext, runBaseline } from './cases/baseline.ts'
+import { runContainerCases } from './cases/container.ts'
+import { HostEnvironment, prebuildFrontend, storeSnapshot, type StoredSnapshot } from './cases/host.ts'
+import { runSeedPull, startSeedFixture } from './cases/seed.ts'
+import { Cleanup } from './cleanup.ts'
+import { writeDemoDump } from './dump.ts'
+import { gzipSize } from './gzip.ts'
+import { loadAverage, machineFacts } from './machine.ts'
+import { addRatios, checkTargets, medianPhases, mib, renderText, secs, summarize, writeResults } from './report.ts'
+import type { BenchReport, CaseResult, Sample, SizeFigures } from './types.ts'
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url))
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`)
+}
+
+async function main(): Promise<number> {
+  let opts: BenchOptions
+  try {
+    opts = parseArgs(process.argv.slice(2), { outDir: join(repoRoot, 'bench', 'results') })
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n`)
+      return 2
+    }
+    throw err
+  }
+  const cleanup = new Cleanup()
+  cleanup.installSignalHandlers((sig) => log(`${sig}: stopping what the benchmark started (again to exit at once)`))
+  const startedAt = new Date().toISOString()
+  const machine = await machineFacts()
+  log(`load average ${machine.loadAverageAtStart.join(' ')}; cases ${opts.cases.join(',')}; repeat ${opts.repeat}`)
+  const want = (id: string) => (opts.cases as string[]).includes(id)
+  const cases: CaseResult[] = []
+  const notes: string[] = []
+  let sizes: SizeFigures | undefined
+  let dump = { path: '', bytes: 0, generateMs: 0 }
+  let coldSamples: Sample[] = []
+
+  try {
+    const work = await mkdtemp(join(tmpdir(), 'rotv-bench-'))
+    cleanup.add(`work dir ${work}`, () => rm(work, { recursive: true, force: true }))
+    log(`generating a ${opts.sizeText} demo dump`)
+    dump = await writeDemoDump(join(work, 'dump.sql'), { size: opts.sizeBytes, seed: opts.seed, signal: cleanup.signal })
+    log(`dump: ${mib(dump.bytes)} in ${secs(dump.generateMs)}`)
+
+    if (want('baseline')) {
+      cases.push(await measure('baseline', 'original: initdb + start + psql -f (tmpfs)', opts.repeat, cleanup, async () => {
+        const ctx = await baselineContext()
+        return (rep) => runBaseline(ctx, dump.path, cleanup).then((s) => (log(`baseline #${rep}: ${secs(s.ms)}`), s))
+      }, 'initdb, pg_ctl start, CREATE DATABASE, psql -f dump; PostgreSQL 17 defaults; no app'))
+    }
+
+    let stored: StoredSnapshot | undefined
+    if (['cold', 'warm', 'reset', 'seed'].some(want)) {
+      log('putting the dump in a snapshot store (file source; not timed as a case)')
+      stored = await storeSnapshot(dump.path, cleanup)
+      log(`stored: ${mib(stored.manifest.compressedBytes)} at rest in ${secs(stored.pullMs)}`)
+      await prebuildFrontend(repoRoot, cleanup.signal)
+    }
+
+    if (stored && ['cold', 'warm', 'reset'].some(want)) {
+      const host = await hostCases(opts, stored, cleanup, want)
+      cases.push(...host.cases)
+      coldSamples = host.coldSamples
+    }
+
+    if (want('seed') && stored) {
+      log('gzip -6 of the dump (the at-rest reference)')
+      const gz = await gzipSize(dump.path, 6, cleanup.signal)
+      sizes = { plainBytes: dump.bytes, atRestBytes: stored.manifest.compressedBytes, atRestCompression: `${AT_REST_COMPRESSION} q${BROTLI_QUALITY}`, gzip6Bytes: gz.bytes, gzip6Ms: gz.ms }
+      cases.push(...(await seedCases(opts, cleanup, machine, sizes)))
+    }
+
+    if (want('container')) {
+      cases.push(...(await runContainerCases({ repoRoot, repeat: opts.repeat, cleanup, log, snapshot: stored })))
+    }
+  } catch (err) {
+    if (!cleanup.wasInterrupted) throw err
+  } finally {
+    log('cleaning up')
+    await cleanup.runAll()
+  }
+  if (cleanup.wasInterrupted) {
+    log('interrupted; everything the benchmark started was stopped; no results written')
+    return 130
+  }
+
+  const summarized = cases.map(summarize)
+  addRatios(summarized)
+  machine.loadAverageAtEnd = loadAverage()
+  notes.push(
+    'baseline stops at a loaded database; cold/warm starts go on to a running app answering /api/health (migrations checked, app booted), so the ratios understate the runner\'s advantage for the same end state',
+    'timers run inside one Node.js process around the engine calls (lib/runtime/host.ts, store.pull); the CLI adds its own process start (tsx) on top',
+    'peak RSS: sampled VmRSS of the runner process during the case (25 ms interval); for the baseline, psql\'s own VmHWM; the PostgreSQL server\'s memory is not included in either',
+    'tmpfs used: du -sb of the case\'s data directory in /dev/shm after the case (warm start: one copy of the cluster; it holds the app database and its pristine template)',
+  )
+  const report: BenchReport = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    command: `npm run bench -- --size ${opts.sizeText} --cases ${opts.cases.join(',')} --repeat ${opts.repeat}`,
+    options: { size: opts.sizeText, sizeBytes: opts.sizeBytes, cases: opts.cases, repeat: opts.repeat, seed: opts.seed },
+    machine,
+    dump: { path: dump.path, bytes: dump.bytes, generateMs: dump.generateMs, seed: opts.seed },
+    cases: summarized,
+    sizes,
+    targets: checkTargets(summarized, sizes, opts.sizeBytes),
+    coldStartProfile: medianPhases(coldSamples),
+    notes,
+  }
+  process.stdout.write(renderText(report))
+  const files = await writeResults(opts.outDir, report)
+  log(`written: ${files.json}, ${files.md} (and latest.json, latest.md)`)
+  return summarized.some((c) => c.status === 'failed') ? 1 : 0
+}
+
+/** Runs `repeat` repetitions; a failure becomes a failed row (the other cases still run). */
+async function measure(
+  id: CaseResult['id'],
+  label: string,
+  repeat: number,
+  cleanup: Cleanup,
+  setup: () => Promise<(rep: number) => Promise<Sample>>,
+  note?: string,
+): Promise<CaseResult> {
+  const samples: Sample[] = []
+  try {
+    const once = await setup()
+    for (let rep = 1; rep <= repeat; rep++) samples.push(await once(rep))
+    return { id, label, status: 'ok', samples, note }
+  } catch (err) {
+    if (cleanup.wasInterrupted) throw err
+    log(`${id} failed: ${(err as Error).message}`)
+    return { id, label, status: 'failed', reason: (err as Error).message.split('\n')[0], samples, note }
+  }
+}
+
+async function hostCases(opts: BenchOptions, stored: StoredSnapshot, cleanup: Cleanup, want: (id: string) => boolean): Promise<{ cases: CaseResult[]; coldSamples: Sample[] }> {
+  const out: CaseResult[] = []
+  let env: HostEnvironment | undefined
+  const coldSamples: Sample[] = []
+  if (want('cold')) {
+    out.push(await measure('cold', 'runner: cold start to /api/health', opts.repeat, cleanup, async () => async (rep) => {
+      // A fresh data home each time: the warm cache is empty, so the snapshot is imported.
+      if (env) await env.dispose()
+      env = await HostEnvironment.create(repoRoot, stored.handle, cleanup)
+      const s = await env.start()
+      if (s.prepared !== 'imported') throw new Error(`a cold start should import, but it was "${s.prepared}"`)
+      await env.stop()
+      coldSamples.push(s)
+      log(`cold #${rep}: ${secs(s.ms)}`)
+      return s
+    }, 'import snapshot, migrations, pristine copy, save warm cluster, app boot'))
+  }
+  try {
+    if (!want('warm') && !want('reset')) return { cases: out, coldSamples }
+    if (!env) {
+      log('priming the warm cache (an untimed cold start)')
+      env = await HostEnvironment.create(repoRoot, stored.handle, cleanup)
+      await env.start()
+      await env.stop()
+    }
+    const e = env
+    let running = false
+    if (want('warm')) {
+      out.push(await measure('warm', 'runner: warm start to /api/health', opts.repeat, cleanup, async () => async (rep) => {
+        if (running) await e.stop()
+        const s = await e.start()
+        running = true
+        if (s.prepared !== 'warm') throw new Error(`a warm start should copy the cached cluster, but it was "${s.prepared}"`)
+        log(`warm #${rep}: ${secs(s.ms)}`)
+        return s
+      }, 'copy cached cluster into /dev/shm, start PostgreSQL, app boot'))
+    }
+    if (want('reset')) {
+      out.push(await measure('reset', 'runner: reset while running', opts.repeat, cleanup, async () => {
+        if (!running) {
+          await e.start()
+          running = true
+        }
+        return async (rep) => {
+          const s = await e.reset()
+          log(`reset #${rep}: ${secs(s.ms)}`)
+          return s
+        }
+      }, 'CREATE DATABASE ... TEMPLATE pristine STRATEGY FILE_COPY, drop, rename; the app keeps running'))
+    }
+    return { cases: out, coldSamples }
+  } finally {
+    if (env) await env.dispose()
+  }
+}
+
+async function seedCases(opts: BenchOptions, cleanup: Cleanup, machine: BenchReport['machine'], sizes: SizeFigures): Promise<CaseResult[]> {
+  log('starting production PostgreSQL 15 + loopback sshd and loading the same demo data (not timed)')
+  let fixture
+  try {
+    fixture = await startSeedFixture({ size: opts.sizeBytes, seed: opts.seed, cleanup })
+  } catch (err) {
+    if (cleanup.wasInterrupted) throw err
+    const reason = (err as Error).message.split('\n')[0]
+    return [
+      { id: 'seed:gzip', label: 'seed over ssh, gzip -1 on the wire', status: 'failed', reason, samples: [] },
+      { id: 'seed:ssh-c', label: 'seed over ssh, ssh -C', status: 'failed', reason, samples: [] },
+    ]
+  }
+  log(`production loaded in ${secs(fixture.loadMs)}`)
+  machine.postgres.productionServer = fixture.serverVersion
+  machine.postgres.pgDump = fixture.pgDumpVersion
+  const f = fixture
+  const variants = [
+    { id: 'seed:gzip' as const, label: 'seed over ssh, gzip -1 on the wire', wire: true },
+    { id: 'seed:ssh-c' as const, label: 'seed over ssh, ssh -C (no remote gzip)', wire: false },
+  ]
+  const out: CaseResult[] = []
+  for (const v of variants) {
+    out.push(await measure(v.id, v.label, opts.repeat, cleanup, async () => async (rep) => {
+      const s = await runSeedPull(f, v.wire, cleanup)
+      sizes.sshPlainBytes = s.manifest.uncompressedBytes
+      sizes.sshAtRestBytes = s.manifest.compressedBytes
+      log(`${v.id} #${rep}: ${secs(s.ms)} (${mib(s.manifest.compressedBytes)} at rest)`)
+      return { ms: s.ms, peakRssBytes: s.peakRssBytes }
+    }, 'ssh + remote pg_dump 15 -> decode -> verify -> brotli -> fsync -> commit'))
+  }
+  return out
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`)
+    process.exit(1)
+  },
+)
