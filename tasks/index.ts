@@ -12,5 +12,6 @@ import start from './start.ts'
 import status from './status.ts'
 import stop from './stop.ts'
 import validateEnv from './validate-env.ts'
+import validateSchema from './validate-schema.ts'
 
-export const tasks: readonly TaskDefinition[] = [start, stop, status, reset, logs, seed, seedFresh, snapshots, build, bumpVersion, validateEnv, envExample]
+export const tasks: readonly TaskDefinition[] = [start, stop, status, reset, logs, seed, seedFresh, snapshots, build, bumpVersion, validateEnv, validateSchema, envExample]

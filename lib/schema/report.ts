@@ -1,0 +1,68 @@
+// The readable report of a schema validation: migrations first, then the differences grouped by the
+// object they belong to (a table with its columns, constraints, indexes and triggers; each other
+// object on its own), each saying which side has what.
+//
+//   formatValidation(v): string[]    every line of the report
+//   describeDifference(d): string[]  one difference (first line names it; definitions follow)
+import { groupOf, type SchemaDifference } from './compare.ts'
+import type { SchemaValidation } from './validate.ts'
+
+export function formatValidation(v: SchemaValidation): string[] {
+  const lines: string[] = []
+  const m = v.migrations
+  lines.push(
+    `migrations: ${m.applied.length} applied on production, ${m.pending.length} pending${m.pending.length ? ` (${m.pending.join(', ')})` : ''}, ` +
+      `${m.missingFromRepository.length} applied on production but missing from the repository${m.missingFromRepository.length ? ` (${m.missingFromRepository.map((x) => x.id).join(', ')})` : ''}`,
+  )
+  if (!m.tablePresent) lines.push('  production has no public.schema_migrations table: every migration counts as pending')
+  for (const c of m.changedSinceApplied) {
+    lines.push(`  ${c.id} changed after production applied it (production sha256 ${c.productionChecksum.slice(0, 12)}…, repository ${c.repositoryChecksum.slice(0, 12)}…): the change never runs there`)
+  }
+  if (v.pendingFailure) lines.push(`a pending migration fails on production's schema: ${v.pendingFailure.message}`)
+
+  if (v.drift.length) {
+    lines.push('')
+    lines.push(`DRIFT: ${v.drift.length} difference${v.drift.length === 1 ? '' : 's'} between production${v.pending.length || m.pending.length ? ' (with the pending migrations applied)' : ''} and the migrations:`)
+    lines.push(...grouped(v.drift))
+  }
+  if (v.pending.length) {
+    lines.push('')
+    lines.push(`PENDING: ${v.pending.length} difference${v.pending.length === 1 ? '' : 's'} the pending migrations (${m.pending.join(', ')}) will remove:`)
+    lines.push(...grouped(v.pending))
+  }
+  if (!v.drift.length && !v.pending.length) lines.push(`no differences: production's schema is what the migrations make (${v.objects.production} objects compared)`)
+  return lines
+}
+
+export function describeDifference(d: SchemaDifference): string[] {
+  const what = `${d.kind} ${d.name}`
+  const p = d.production?.definition
+  const m = d.migrations?.definition
+  const multiline = (p ?? '').includes('\n') || (m ?? '').includes('\n')
+  if (!multiline) {
+    if (d.change === 'only-in-production') return [`${what}: production has \`${p}\`; no migration makes it`]
+    if (d.change === 'only-in-migrations') return [`${what}: production lacks it; the migrations make \`${m}\``]
+    return [`${what} (${(d.fields ?? ['definition']).join(', ')} differ${d.fields?.length === 1 ? 's' : ''}): production has \`${p}\`; the migrations make \`${m}\``]
+  }
+  const block = (label: string, text: string | undefined) => (text === undefined ? [`  ${label}: (none)`] : [`  ${label}:`, ...text.split('\n').map((l) => `    ${l}`)])
+  const head = d.change === 'only-in-production' ? `${what}: only production has it` : d.change === 'only-in-migrations' ? `${what}: production lacks it` : `${what}: definitions differ`
+  return [head, ...block('production', p), ...block('migrations', m)]
+}
+
+function grouped(diffs: SchemaDifference[]): string[] {
+  const lines: string[] = []
+  let current = ''
+  for (const d of diffs) {
+    const g = groupOf(d)
+    const title = `${g.kind} ${g.name}`
+    if (d.table) {
+      if (title !== current) lines.push(`  ${title}`)
+      current = title
+      lines.push(...describeDifference(d).map((l) => `    ${l}`))
+    } else {
+      current = title
+      lines.push(...describeDifference(d).map((l) => `  ${l}`))
+    }
+  }
+  return lines
+}
