@@ -66,7 +66,7 @@ t.test('dev mode: snapshot in tmpfs, counts, reset, clean slate, warm restart, s
   const port = env.APP_PORT!
 
   const first = await startWatching(env, secret)
-  t.equal(first.r.code, 0, `${"first.r"} exits 0`, { output: first.r.all.slice(-4000) })
+  t.equal(first.r.code, 0, 'start exits 0', { output: first.r.all.slice(-4000) })
   const start = task(first.r, 'start')
   t.match(start.summary, `ready at http://localhost:${port}: 371 POIs, 178 destinations, 647 news, 680 events`)
   t.same([start.result.runtime, start.result.mode, start.result.prepared], ['container', 'dev', 'imported'])
@@ -102,28 +102,28 @@ t.test('dev mode: snapshot in tmpfs, counts, reset, clean slate, warm restart, s
   await psql(name, INSERT_POI)
   t.equal(await psql(name, 'SELECT count(*) FROM pois'), '372')
   const reset = await runCli(['reset'], env)
-  t.equal(reset.code, 0, `${"reset"} exits 0`, { output: reset.all.slice(-4000) })
+  t.equal(reset.code, 0, 'reset exits 0', { output: reset.all.slice(-4000) })
   t.match(reset.all, /rotv is back to the snapshot/)
   t.equal(await psql(name, 'SELECT count(*) FROM pois'), '371', 'reset restored the snapshot')
 
   // status and logs find the container.
   const status = await runCli(['status', '--json'], env)
-  t.equal(status.code, 0, `${"status"} exits 0`, { output: status.all.slice(-4000) })
+  t.equal(status.code, 0, 'status exits 0', { output: status.all.slice(-4000) })
   t.match(task(status, 'status').result, { running: true, healthy: true, runtime: 'container', mode: 'dev', container: name })
   const logsCli = await runCli(['logs', '--no-follow', '--lines', '200'], env)
-  t.equal(logsCli.code, 0, `${"logsCli"} exits 0`, { output: logsCli.all.slice(-4000) })
+  t.equal(logsCli.code, 0, 'logsCli exits 0', { output: logsCli.all.slice(-4000) })
   t.match(logsCli.all, /\[rotv-entrypoint\] database ready \(imported/, 'logs show the entrypoint output')
 
   // Clean slate: a change does not survive stop + start; the second start copies the warm cluster.
   await psql(name, INSERT_POI)
   const restart = await runCli(['stop', 'start', '--json'], env)
-  t.equal(restart.code, 0, `${"restart"} exits 0`, { output: restart.all.slice(-4000) })
+  t.equal(restart.code, 0, 'restart exits 0', { output: restart.all.slice(-4000) })
   t.match(task(restart, 'stop').summary, 'in-memory data discarded')
   t.equal(task(restart, 'start').result.prepared, 'warm', 'the second start is warm (cached cluster copied into the tmpfs)')
   t.equal(await psql(name, 'SELECT count(*) FROM pois'), '371', 'the inserted row is gone')
 
   const stop = await runCli(['stop'], env)
-  t.equal(stop.code, 0, `${"stop"} exits 0`, { output: stop.all.slice(-4000) })
+  t.equal(stop.code, 0, 'stop exits 0', { output: stop.all.slice(-4000) })
   await t.rejects(podman(['container', 'exists', name]), 'the container is removed on stop')
   const stopAgain = await runCli(['stop'], env)
   t.match(stopAgain.all, /nothing was running/)
@@ -137,7 +137,7 @@ t.test('persistent mode: DATA_DIR bind mount owned by UID 70, data kept across r
   const name = env.ROTV_CONTAINER_NAME!
 
   const first = await startWatching(env, secret)
-  t.equal(first.r.code, 0, `${"first.r"} exits 0`, { output: first.r.all.slice(-4000) })
+  t.equal(first.r.code, 0, 'start exits 0', { output: first.r.all.slice(-4000) })
   const start = task(first.r, 'start')
   t.same([start.result.mode, start.result.prepared], ['persistent', 'imported'], 'a new cluster is seeded from the snapshot')
   t.match(start.summary, '371 POIs, 178 destinations')
@@ -148,14 +148,14 @@ t.test('persistent mode: DATA_DIR bind mount owned by UID 70, data kept across r
 
   await psql(name, INSERT_POI)
   const stop = await runCli(['stop', '--json'], env)
-  t.equal(stop.code, 0, `${"stop"} exits 0`, { output: stop.all.slice(-4000) })
+  t.equal(stop.code, 0, 'stop exits 0', { output: stop.all.slice(-4000) })
   t.match(task(stop, 'stop').summary, 'data kept')
   // `podman stop` reached the supervisor: PostgreSQL was shut down, not killed with the container.
   const control = await podman(['run', '--rm', '--entrypoint', '/usr/lib/postgresql/17/bin/pg_controldata', '-v', `${dataDir}:/d:Z`, TEST_IMAGE, '/d'])
   t.match(control.stdout, /Database cluster state:\s+shut down\n/, 'the cluster was shut down cleanly')
 
   const second = await runCli(['start', '--json'], env)
-  t.equal(second.code, 0, `${"second"} exits 0`, { output: second.all.slice(-4000) })
+  t.equal(second.code, 0, 'second exits 0', { output: second.all.slice(-4000) })
   t.equal(task(second, 'start').result.prepared, 'kept', 'the existing cluster is kept, not re-imported')
   t.equal(await psql(name, "SELECT count(*) FROM pois WHERE slug = 'test-poi'"), '1', 'the row written before the restart is still there')
   t.equal(await psql(name, 'SELECT count(*) FROM pois'), '372')

@@ -75,27 +75,40 @@ export function parseBuildOutput(output: string): StageReport[] {
 }
 
 function parsePodman(lines: string[]): StageReport[] {
+  // buildah builds a stage lazily, when a later one first needs it (COPY --from=...): its steps then
+  // appear between that COPY's header and the COPY's own result. So results belong to the innermost
+  // open step, a stack: a header opens a step, "--> Using cache" marks the open step cached, and the
+  // "--> <id>" result line closes it.
   const stages = new Map<number, StageReport>()
-  let current: StageReport | undefined
-  let stepIsFrom = false
+  const open: StageReport[] = []
+  const cachedMark = new Set<number>()
   for (const line of lines) {
     const step = /^\[(\d+)\/\d+\] STEP (\d+)\/\d+: (.*)$/.exec(line)
     if (step) {
       const index = Number(step[1])
-      current = stages.get(index)
-      if (!current) {
-        current = { index, name: String(index), steps: 0, cachedSteps: 0, cached: false }
-        stages.set(index, current)
+      let stage = stages.get(index)
+      if (!stage) {
+        stage = { index, name: String(index), steps: 0, cachedSteps: 0, cached: false }
+        stages.set(index, stage)
       }
-      const instruction = step[3]!
-      const from = /^FROM\s+\S+(?:\s+AS\s+(\S+))?/i.exec(instruction)
-      stepIsFrom = Boolean(from)
+      const from = /^FROM\s+\S+(?:\s+AS\s+(\S+))?/i.exec(step[3]!)
       if (from) {
-        if (from[1]) current.name = from[1]
-      } else current.steps++
+        if (from[1]) stage.name = from[1]
+        continue
+      }
+      stage.steps++
+      open.push(stage)
       continue
     }
-    if (current && !stepIsFrom && /^--> Using cache\b/.test(line)) current.cachedSteps++
+    if (/^--> Using cache\b/.test(line)) {
+      if (open.length) cachedMark.add(open.length - 1)
+      continue
+    }
+    if (/^--> [0-9a-f]{6,}\s*$/.test(line) && open.length) {
+      const depth = open.length - 1
+      const stage = open.pop()!
+      if (cachedMark.delete(depth)) stage.cachedSteps++
+    }
   }
   return finish([...stages.values()])
 }
