@@ -84,8 +84,13 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
             listrTask.output = message
           },
           progress: (message) => {
+            // Live: progress replaces the title in place, so a long import does not fill the screen.
+            if (options.renderer === 'live') {
+              listrTask.title = `${name}: ${message}`
+              return
+            }
             const now = Date.now()
-            if (options.renderer === 'live' || now - lastProgress >= PLAIN_PROGRESS_INTERVAL_MS) {
+            if (now - lastProgress >= PLAIN_PROGRESS_INTERVAL_MS) {
               lastProgress = now
               listrTask.output = message
             }
@@ -109,7 +114,7 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
           report.status = 'succeeded'
           report.summary = outcome.summary
           report.data = outcome.data
-          if (outcome.summary) listrTask.title = `${name}: ${outcome.summary}`
+          listrTask.title = outcome.summary ? `${name}: ${outcome.summary}` : name
         } catch (err) {
           const cancelled = options.signal.aborted
           report.status = cancelled ? 'cancelled' : 'failed'
