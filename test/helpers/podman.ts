@@ -66,9 +66,15 @@ export async function containerEnv(extra: NodeJS.ProcessEnv = {}): Promise<NodeJ
     ROTV_CONTAINER_NAME: `rotv-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     APP_PORT: String(await freePort()),
     PG_PORT: String(await freePort()),
-    ...(process.env.NODE_EXTRA_CA_CERTS ? { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } : {}),
+    // npm inside the build trusts what this machine trusts (e.g. a TLS-intercepting proxy's CA).
+    ...(caBundle() ? { NODE_EXTRA_CA_CERTS: caBundle() } : {}),
     ...extra,
   })
+}
+
+function caBundle(): string | undefined {
+  const candidates = [process.env.NODE_EXTRA_CA_CERTS, '/etc/ssl/certs/ca-certificates.crt']
+  return candidates.find((f): f is string => Boolean(f && existsSync(f)))
 }
 
 /** `build` through the CLI, serialized with the other test files; returns the CLI result. */
