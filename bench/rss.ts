@@ -1,22 +1,21 @@
-// Peak resident memory of a process while a case runs, read from /proc/PID/status.
-// For this process VmHWM is useless per case (it is the lifetime peak, set by whichever case came
-// first), so the current VmRSS is sampled and its maximum kept; for a child started for the case
-// (psql) its own VmHWM is the exact peak of its lifetime, and is read on every sample.
+// Peak resident memory of a child process (psql in the baseline), read from /proc/PID/status while it
+// runs. VmHWM is the kernel's own high-water mark for that process, so sampling it every 25 ms and
+// keeping the last value read loses at most what it allocates in its final 25 ms.
 import { readFileSync } from 'node:fs'
 
 export interface RssWatch {
-  /** Stops sampling and returns the peak in bytes (NaN when /proc was unreadable the whole time). */
+  /** Stops sampling and returns the peak in bytes (NaN when /proc was never readable). */
   stop(): number
 }
 
-export function watchRss(pid: number, opts: { useHighWaterMark: boolean; intervalMs?: number }): RssWatch {
+export function watchPeakRss(pid: number, intervalMs = 25): RssWatch {
   let peak = NaN
   const sample = () => {
-    const kb = readStatusKb(pid, opts.useHighWaterMark ? 'VmHWM' : 'VmRSS')
+    const kb = readStatusKb(pid, 'VmHWM')
     if (kb !== undefined && !(kb * 1024 <= peak)) peak = kb * 1024
   }
   sample()
-  const timer = setInterval(sample, opts.intervalMs ?? 25)
+  const timer = setInterval(sample, intervalMs)
   timer.unref()
   return {
     stop() {

@@ -64,7 +64,7 @@ async function main(): Promise<number> {
     }
 
     let stored: StoredSnapshot | undefined
-    if (['cold', 'warm', 'reset', 'seed'].some(want)) {
+    if (['cold', 'warm', 'reset', 'seed', 'container'].some(want)) {
       log('putting the dump in a snapshot store (file source; not timed as a case)')
       stored = await storeSnapshot(dump.path, cleanup)
       log(`stored: ${mib(stored.manifest.compressedBytes)} at rest in ${secs(stored.pullMs)}`)
@@ -103,8 +103,8 @@ async function main(): Promise<number> {
   machine.loadAverageAtEnd = loadAverage()
   notes.push(
     'baseline stops at a loaded database; cold/warm starts go on to a running app answering /api/health (migrations checked, app booted), so the ratios understate the runner\'s advantage for the same end state',
-    'timers run inside one Node.js process around the engine calls (lib/runtime/host.ts, store.pull); the CLI adds its own process start (tsx) on top',
-    'peak RSS: sampled VmRSS of the runner process during the case (25 ms interval); for the baseline, psql\'s own VmHWM; the PostgreSQL server\'s memory is not included in either',
+    'timers run inside the worker process around the engine call (startHost, resetHost, store.pull); the process start itself (node + tsx, about what the CLI adds) is not in the figure',
+    'peak RSS: getrusage maxRSS of the fresh Node.js process (tsx loader, as the CLI) that ran the one timed operation; for the baseline, psql\'s own VmHWM; the PostgreSQL server\'s and the app\'s memory are in neither; container rows have none (podman does the work)',
     'tmpfs used: du -sb of the case\'s data directory in /dev/shm after the case (warm start: one copy of the cluster; it holds the app database and its pristine template)',
   )
   const report: BenchReport = {
@@ -155,7 +155,7 @@ async function hostCases(opts: BenchOptions, stored: StoredSnapshot, cleanup: Cl
     out.push(await measure('cold', 'runner: cold start to /api/health', opts.repeat, cleanup, async () => async (rep) => {
       // A fresh data home each time: the warm cache is empty, so the snapshot is imported.
       if (env) await env.dispose()
-      env = await HostEnvironment.create(repoRoot, stored.handle, cleanup)
+      env = await HostEnvironment.create(repoRoot, stored, cleanup)
       const s = await env.start()
       if (s.prepared !== 'imported') throw new Error(`a cold start should import, but it was "${s.prepared}"`)
       await env.stop()
@@ -168,7 +168,7 @@ async function hostCases(opts: BenchOptions, stored: StoredSnapshot, cleanup: Cl
     if (!want('warm') && !want('reset')) return { cases: out, coldSamples }
     if (!env) {
       log('priming the warm cache (an untimed cold start)')
-      env = await HostEnvironment.create(repoRoot, stored.handle, cleanup)
+      env = await HostEnvironment.create(repoRoot, stored, cleanup)
       await env.start()
       await env.stop()
     }

@@ -9,7 +9,7 @@ import { runCommand, serverEnv } from '../../lib/postgres/run-as.ts'
 import { freePort } from '../../test/helpers/production-postgres.ts'
 import type { Cleanup } from '../cleanup.ts'
 import { diskUsageBytes } from '../du.ts'
-import { watchRss } from '../rss.ts'
+import { watchPeakRss } from '../rss.ts'
 import type { Sample } from '../types.ts'
 
 export interface BaselineContext {
@@ -65,7 +65,7 @@ export async function runBaseline(ctx: BaselineContext, dumpPath: string, cleanu
 function psql(args: string[], signal: AbortSignal): Promise<{ peakRssBytes: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn('psql', args, { env: serverEnv(), stdio: ['ignore', 'ignore', 'pipe'], signal })
-    const rss = watchRss(child.pid!, { useHighWaterMark: true })
+    const rss = watchPeakRss(child.pid!)
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)))
     child.once('error', (err) => {

@@ -1,7 +1,25 @@
-// Case 6 placeholder (filled in below once the container runtime is checked).
+// Case 6, the container runtime (lib/runtime/container.ts, lib/container/build.ts, bump-version):
+//   full image build   every stage built (--no-cache), from the local Debian base image;
+//   bump rebuild       bumpVersion('patch') + buildImage, exactly what `bump-version patch` runs;
+//   container start    cold (the supervisor imports the snapshot inside) and warm (warm cluster cache),
+//                      to /api/health.
+// Built from `git archive HEAD` in a temp dir, so a bump never touches the working tree and other
+// people's uncommitted edits are not measured. The image gets a bench-only tag, removed at the end.
+// Skipped (with the reason in the table) when podman or the container runtime is missing.
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { randomBytes } from 'node:crypto'
+import { freePort } from '../../test/helpers/production-postgres.ts'
 import type { Cleanup } from '../cleanup.ts'
-import type { CaseResult } from '../types.ts'
-import type { StoredSnapshot } from './host.ts'
+import type { CaseResult, Sample } from '../types.ts'
+import { SNAPSHOT_NAME, type StoredSnapshot } from './host.ts'
+
+const run = promisify(execFile)
+const BENCH_IMAGE = 'localhost/rotv-bench:latest'
 
 export interface ContainerCaseOptions {
   repoRoot: string
@@ -11,6 +29,148 @@ export interface ContainerCaseOptions {
   snapshot?: StoredSnapshot
 }
 
-export async function runContainerCases(_opts: ContainerCaseOptions): Promise<CaseResult[]> {
-  return [{ id: 'container:full-build', label: 'container', status: 'skipped', reason: 'not implemented yet', samples: [] }]
+const LABELS = {
+  'container:full-build': 'container: full image build (--no-cache)',
+  'container:bump-rebuild': 'container: bump-version patch + rebuild',
+  'container:cold-start': 'container: cold start to /api/health',
+  'container:warm-start': 'container: warm start to /api/health',
+} as const
+type ContainerCaseId = keyof typeof LABELS
+
+function skipped(reason: string): CaseResult[] {
+  return (Object.keys(LABELS) as ContainerCaseId[]).map((id) => ({ id, label: LABELS[id], status: 'skipped' as const, reason, samples: [] }))
+}
+
+export async function runContainerCases(opts: ContainerCaseOptions): Promise<CaseResult[]> {
+  const { cleanup, log } = opts
+  const runtimeFiles = ['lib/runtime/container.ts', 'lib/container/build.ts', 'lib/container/version.ts', 'tasks/build.ts', 'tasks/bump-version.ts', 'Containerfile']
+  const missing = runtimeFiles.filter((f) => !existsSync(join(opts.repoRoot, f)))
+  if (missing.length) return skipped(`container runtime not present (missing ${missing.join(', ')})`)
+  if (!opts.snapshot) return skipped('no snapshot stored')
+  // These hosts need runc and lower ulimits (see /work/shared/DESIGN.md); the tests' containers.conf
+  // has both. A CONTAINERS_CONF set by the caller wins.
+  const helpers = await import('../../test/helpers/podman.ts')
+  process.env.CONTAINERS_CONF ||= helpers.CONTAINERS_CONF
+  const engineMod = await import('../../lib/container/engine.ts')
+  const engine = await engineMod.detectEngine('podman')
+  if (!engine) return skipped('no podman (podman version failed)')
+  const buildMod = await import('../../lib/container/build.ts')
+  const versionMod = await import('../../lib/container/version.ts')
+  const runtime = await import('../../lib/runtime/container.ts')
+
+  log(`container: making sure the base image ${helpers.BASE_IMAGE} exists (debootstrap once per machine; not timed)`)
+  await helpers.ensureBaseImage()
+  const ctx = await mkdtemp(join(tmpdir(), 'rotv-bench-ctx-'))
+  cleanup.add(`build context ${ctx}`, () => rm(ctx, { recursive: true, force: true }))
+  await run('sh', ['-c', `git -C "$1" archive HEAD | tar -x -C "$2"`, 'sh', opts.repoRoot, ctx], { maxBuffer: 16 * 1024 * 1024 })
+  cleanup.add(`image ${BENCH_IMAGE}`, () => engineMod.runEngine(engine, ['rmi', '--force', BENCH_IMAGE]))
+  const ca = process.env.NODE_EXTRA_CA_CERTS && existsSync(process.env.NODE_EXTRA_CA_CERTS) ? process.env.NODE_EXTRA_CA_CERTS : undefined
+  const out: CaseResult[] = []
+
+  // Full build: once (it takes minutes; its n is 1 whatever --repeat says).
+  const full = await attempt('container:full-build', async () => {
+    const started = performance.now()
+    const args = ['build', '-f', 'Containerfile', '-t', BENCH_IMAGE, '--layers', '--no-cache', '--build-arg', `BASE_IMAGE=${helpers.BASE_IMAGE}`]
+    if (ca) args.push('--secret', `id=npm-ca,src=${ca}`)
+    args.push(ctx)
+    log('container: full image build (--no-cache)')
+    const r = await engineMod.runEngine(engine, args, { signal: cleanup.signal })
+    if (r.code !== 0) throw new Error(`podman build --no-cache failed: ${`${r.stderr}${r.stdout}`.trim().split('\n').slice(-3).join(' ')}`)
+    const ms = performance.now() - started
+    log(`container: full build ${(ms / 1000).toFixed(1)} s`)
+    return [{ ms }]
+  }, 'every stage built: Debian packages (PostgreSQL 17, Node.js, Chromium), npm ci x2, Vite build, app')
+  out.push(full)
+  if (full.status !== 'ok') return [...out, ...skipped('the full build failed').slice(1)]
+
+  let stagesNote = ''
+  out.push(await attempt('container:bump-rebuild', async () => {
+    const samples: Sample[] = []
+    for (let rep = 1; rep <= opts.repeat; rep++) {
+      const started = performance.now()
+      const bumped = await versionMod.bumpVersion({ containerfile: join(ctx, 'Containerfile'), packageJson: join(ctx, 'package.json') }, 'patch')
+      const result = await buildMod.buildImage({ engine, contextDir: ctx, tag: BENCH_IMAGE, baseImage: helpers.BASE_IMAGE, caFile: ca, signal: cleanup.signal })
+      const ms = performance.now() - started
+      stagesNote = buildMod.describeStages(result.stages)
+      log(`container: bump ${bumped.from} -> ${bumped.to} + rebuild #${rep}: ${(ms / 1000).toFixed(1)} s (${stagesNote})`)
+      samples.push({ ms })
+    }
+    return samples
+  }, ''))
+  out.at(-1)!.note = `bumpVersion + buildImage (what \`bump-version patch\` runs); stages: ${stagesNote}`
+
+  // Starts: each cold start gets a fresh data home (empty container warm cache); warm starts reuse the last.
+  const snapshot = {
+    name: SNAPSHOT_NAME,
+    sha256: opts.snapshot.manifest.sha256,
+    file: join(opts.snapshot.storeHome, 'snapshots', SNAPSHOT_NAME, opts.snapshot.manifest.dataFile),
+    sqlBytes: opts.snapshot.manifest.uncompressedBytes,
+    serverVersion: opts.snapshot.manifest.serverVersion,
+    pgDumpVersion: opts.snapshot.manifest.pgDumpVersion,
+  }
+  const name = `rotv-bench-${process.pid}`
+  const newSettings = async () => {
+    const home = await mkdtemp(join(tmpdir(), 'rotv-bench-chome-'))
+    const dispose = cleanup.add(`container ${name} (home ${home})`, async () => {
+      await runtime.stopContainer(home, 10).catch(() => engineMod.runEngine(engine, ['rm', '--force', name]))
+      await rm(home, { recursive: true, force: true })
+    })
+    const settings = {
+      home,
+      image: BENCH_IMAGE,
+      name,
+      appPort: await freePort(),
+      publishAddress: '127.0.0.1',
+      dbName: 'rotv',
+      tmpfsLimitBytes: Math.max(2 * 1024 ** 3, snapshot.sqlBytes * 4),
+      clusterCacheDir: join(home, 'container-clusters'),
+      appEnv: { SESSION_SECRET: randomBytes(32).toString('hex') },
+    }
+    return { settings, dispose }
+  }
+  const startOnce = async (settings: Awaited<ReturnType<typeof newSettings>>['settings'], expect: string): Promise<Sample> => {
+    const started = performance.now()
+    const r = await runtime.startContainer(settings, { snapshot, signal: cleanup.signal, healthTimeoutMs: 600_000 })
+    const ms = performance.now() - started
+    if (r.state.prepared && r.state.prepared !== expect) throw new Error(`expected a ${expect} container start, got "${r.state.prepared}"`)
+    // No peak RSS: the work happens in podman and inside the container, not in a runner process of ours.
+    return { ms }
+  }
+  let last: Awaited<ReturnType<typeof newSettings>> | undefined
+  out.push(await attempt('container:cold-start', async () => {
+    const samples: Sample[] = []
+    for (let rep = 1; rep <= opts.repeat; rep++) {
+      if (last) await last.dispose()
+      last = await newSettings()
+      const s = await startOnce(last.settings, 'imported')
+      await runtime.stopContainer(last.settings.home, 30)
+      log(`container: cold start #${rep}: ${(s.ms / 1000).toFixed(2)} s`)
+      samples.push(s)
+    }
+    return samples
+  }, 'podman run, import inside (supervisor), migrations, warm cluster saved, app boot'))
+  out.push(await attempt('container:warm-start', async () => {
+    if (!last) throw new Error('no cold start to warm from')
+    const l = last
+    const samples: Sample[] = []
+    for (let rep = 1; rep <= opts.repeat; rep++) {
+      const s = await startOnce(l.settings, 'warm')
+      await runtime.stopContainer(l.settings.home, 30)
+      log(`container: warm start #${rep}: ${(s.ms / 1000).toFixed(2)} s`)
+      samples.push(s)
+    }
+    return samples
+  }, 'podman run, warm cluster copied onto the container tmpfs, app boot'))
+  if (last) await last.dispose()
+  return out
+
+  async function attempt(id: ContainerCaseId, fn: () => Promise<Sample[]>, note: string): Promise<CaseResult> {
+    try {
+      return { id, label: LABELS[id], status: 'ok', samples: await fn(), note }
+    } catch (err) {
+      if (cleanup.wasInterrupted) throw err
+      log(`${id} failed: ${(err as Error).message}`)
+      return { id, label: LABELS[id], status: 'failed', reason: (err as Error).message.split('\n')[0], samples: [], note }
+    }
+  }
 }

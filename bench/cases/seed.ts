@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { generateDemoDump } from '../../lib/demo/generate.ts'
-import { openStore, type SnapshotManifest } from '../../lib/snapshots/index.ts'
+import type { SnapshotManifest } from '../../lib/snapshots/index.ts'
 import type { SourceSpec } from '../../lib/sources/types.ts'
 import { startProductionPostgres, type TestPostgres } from '../../test/helpers/production-postgres.ts'
 import { startSshd, type TestSshd } from '../../test/helpers/sshd.ts'
 import type { Cleanup } from '../cleanup.ts'
 import { firstLine } from '../machine.ts'
-import { watchRss } from '../rss.ts'
+import { runWorker } from '../worker-client.ts'
 import type { Sample } from '../types.ts'
 
 export interface SeedFixture {
@@ -60,16 +60,13 @@ export function sshSpec(f: SeedFixture, compressOnWire: boolean): SourceSpec {
   }
 }
 
-/** One pull into a fresh store; the timer covers store.pull (ssh, pg_dump, transfer, brotli, verify, commit). */
+/** One pull into a fresh store, in a worker process; the timer covers store.pull (ssh, pg_dump, transfer, brotli, verify, commit). */
 export async function runSeedPull(f: SeedFixture, compressOnWire: boolean, cleanup: Cleanup): Promise<Sample & { manifest: SnapshotManifest }> {
   const home = await mkdtemp(join(tmpdir(), 'rotv-bench-seed-'))
   const undo = cleanup.add(`seed store ${home}`, () => rm(home, { recursive: true, force: true }))
   try {
-    const rss = watchRss(process.pid, { useHighWaterMark: false })
-    const started = performance.now()
-    const manifest = await openStore(home).pull(sshSpec(f, compressOnWire), { signal: cleanup.signal })
-    const ms = performance.now() - started
-    return { ms, peakRssBytes: rss.stop(), manifest }
+    const r = await runWorker({ kind: 'seed-pull', home, spec: sshSpec(f, compressOnWire) }, cleanup.signal)
+    return { ms: r.ms, peakRssBytes: r.maxRssBytes, manifest: r.manifest! }
   } finally {
     await undo()
   }
