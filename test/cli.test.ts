@@ -135,7 +135,8 @@ t.test('a dependency cycle stops the CLI before any task runs', async (t) => {
 
 t.test('Ctrl-C stops the running task, runs its cleanup, exits non-zero, leaves no child behind', async (t) => {
   const dir = t.testdir({})
-  const child = spawn(tsx, [fixture, 'sleepy'], { env: cleanEnv({ FIXTURE_DIR: dir }), stdio: ['ignore', 'pipe', 'pipe'] })
+  // Its own process group, so the test can signal the group as a terminal's Ctrl-C does.
+  const child = spawn(tsx, [fixture, 'sleepy'], { env: cleanEnv({ FIXTURE_DIR: dir }), stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   let out = ''
   child.stdout.on('data', (d) => (out += d))
   child.stderr.on('data', (d) => (out += d))
@@ -151,8 +152,9 @@ t.test('Ctrl-C stops the running task, runs its cleanup, exits non-zero, leaves 
   })
   const sleepPid = Number(readFileSync(join(dir, 'child.pid'), 'utf8'))
   t.ok(alive(sleepPid), 'the child process runs')
-  // tsx runs the CLI in a child of its own and forwards signals, as a terminal's Ctrl-C would reach both.
-  child.kill('SIGINT')
+  // Ctrl-C reaches the whole foreground group: tsx and the CLI it runs get SIGINT, and tsx relays its
+  // copy too; one keypress arriving twice must not count as "Ctrl-C again".
+  process.kill(-child.pid!, 'SIGINT')
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
   t.equal(code, 130)
   t.match(out, /interrupted: task sleepy was stopped and cleaned up/)

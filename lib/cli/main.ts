@@ -11,6 +11,9 @@ import { parseCommandLine, UsageError, type ParsedCommandLine } from './args.ts'
 import { renderHelp, renderTaskHelp } from './help.ts'
 import { paint } from './style.ts'
 
+/** Signals closer together than this are one keypress delivered twice. */
+const REPEAT_SIGNAL_MS = 1_000
+
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const
 
 export interface CliOptions {
@@ -131,12 +134,17 @@ function toJson(report: RunReport) {
 
 /** First Ctrl-C (or SIGTERM): abort the run so the task stops and cleans up. Second: leave now. */
 function onInterrupt(controller: AbortController, stderr: NodeJS.WriteStream): { dispose(): void } {
+  let first = 0
   const handler = (signal: NodeJS.Signals) => {
+    // A terminal's Ctrl-C reaches every process of the foreground group, and tsx also relays it to
+    // this process: one keypress can arrive twice within milliseconds. Only a later one is "again".
+    if (controller.signal.aborted && Date.now() - first < REPEAT_SIGNAL_MS) return
     if (controller.signal.aborted) {
       stderr.write(`\n${signal} again: exiting without waiting for cleanup\n`)
       process.exit(EXIT.interrupted)
     }
     stderr.write(`\n${signal}: stopping the running task and cleaning up (press Ctrl-C again to exit at once)\n`)
+    first = Date.now()
     controller.abort(new Error(signal))
   }
   process.on('SIGINT', handler)
