@@ -1,3 +1,5 @@
+import { anonymizeSettings } from '../lib/anonymize/from-config.ts'
+import { RotvError } from '../lib/errors.ts'
 import { openStore } from '../lib/snapshots/index.ts'
 import { sourceSpec } from '../lib/runtime/from-config.ts'
 import { defineTask } from '../lib/tasks/types.ts'
@@ -5,35 +7,54 @@ import { mb, seconds } from './format.ts'
 
 export default defineTask({
   name: 'seed',
-  description: 'Pull a fresh snapshot from production (or a named environment) into the snapshot store',
+  description: 'Pull a fresh snapshot from production (or a named environment) into the snapshot store, anonymized with --anonymize or ANONYMIZE=true',
   dependsOn: ['validate-env'],
   args: [{ name: 'source', description: 'environment to pull from: production, staging, ... or demo (default: the configured one)' }],
   options: [
     { name: 'as', type: 'string', description: 'store the snapshot under this name (default: the source\'s name)' },
     { name: 'from-file', type: 'string', description: 'import a dump file a colleague handed over (.sql, .sql.gz, .sql.br)' },
+    { name: 'anonymize', type: 'flag', description: 'rewrite personal data in flight by anonymize.config.ts (default: ANONYMIZE); needs ANONYMIZE_SALT' },
+    { name: 'no-anonymize', type: 'flag', description: 'store the data as pulled, even with ANONYMIZE=true' },
+    { name: 'strict', type: 'flag', description: 'with anonymization: uncovered personal-looking columns and stale rules fail the pull (default: ANONYMIZE_STRICT)' },
+    { name: 'rules', type: 'string', description: 'anonymization rules file (default: anonymize.config.ts)' },
   ],
   examples: [
     'npx tsx Taskfile.ts seed                      # pull from the configured production',
     'npx tsx Taskfile.ts seed staging              # pull from STAGING_*',
     'npx tsx Taskfile.ts seed --as prod-2026-01    # keep a named copy',
+    'npx tsx Taskfile.ts seed --anonymize --as shareable   # no personal data reaches the disk',
     'npx tsx Taskfile.ts seed --from-file dump.sql.gz --as from-alice',
   ],
   async run(ctx, io) {
     const config = ctx.loaded.config
     const inv = ctx.invocations.get('seed')
     const fromFile = inv?.options['from-file'] as string | undefined
+    const on = inv?.options.anonymize === true
+    const off = inv?.options['no-anonymize'] === true
+    if (on && off) throw new RotvError('--anonymize and --no-anonymize contradict each other', { fix: 'pass one of them' })
+    const anonymize = await anonymizeSettings(ctx.root, ctx.loaded, {
+      anonymize: on ? true : off ? false : undefined,
+      strict: inv?.options.strict === true ? true : undefined,
+      rulesFile: inv?.options.rules as string | undefined,
+    })
     const spec = fromFile
       ? { name: 'file', kind: 'file' as const, file: fromFile }
       : sourceSpec(config, inv?.args.source as string | undefined)
     const as = (inv?.options.as as string | undefined) ?? (fromFile ? undefined : spec.name)
     const store = openStore(config.dataHome)
     io.log(`pulling from ${spec.kind === 'demo' ? 'the bundled demo data' : `${spec.name} (${spec.kind}${spec.host ? ` via ${spec.host}` : ''})`}`)
+    if (anonymize) io.log(`anonymizing in flight by ${anonymize.rulesOrigin ?? 'the rules'}${anonymize.strict ? ' (strict)' : ''}`)
     const manifest = await store.pull(spec, {
       as,
       signal: ctx.signal,
+      anonymize,
       onProgress: (p) => io.progress(`${mb(p.bytes)} received at ${mb(p.bytesPerSecond)}/s, ${mb(p.dumpBytes)} of SQL, ${seconds(p.elapsedMs)}`),
     })
-    const summary = `snapshot "${manifest.name}": ${manifest.totalRows.toLocaleString('en-US')} rows, ${mb(manifest.uncompressedBytes)} of SQL stored as ${mb(manifest.compressedBytes)}`
+    for (const w of manifest.anonymization?.warnings ?? []) io.warn(`anonymization: ${w}`)
+    const anon = manifest.anonymization
+      ? `, anonymized (rules ${manifest.anonymization.rulesSha256.slice(0, 12)}, salt ${manifest.anonymization.saltFingerprint})`
+      : ''
+    const summary = `snapshot "${manifest.name}": ${manifest.totalRows.toLocaleString('en-US')} rows, ${mb(manifest.uncompressedBytes)} of SQL stored as ${mb(manifest.compressedBytes)}${anon}`
     return { summary, data: manifest }
   },
 })

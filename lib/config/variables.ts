@@ -79,6 +79,18 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'Comma-separated named environments; each NAME reads NAME_HOST, NAME_PORT, ... like PRODUCTION_*',
   },
   { name: 'SEED_MAX_AGE_DAYS', group: 'source', kind: 'integer', default: '7', description: 'A snapshot older than this many days gets a warning' },
+  {
+    name: 'ANONYMIZE', group: 'source', kind: 'boolean', default: 'false',
+    description: 'true: `seed` anonymizes every pull by the rules in anonymize.config.ts (personal data never reaches the disk); `seed --no-anonymize` / `--anonymize` override it',
+  },
+  {
+    name: 'ANONYMIZE_SALT', group: 'source', kind: 'secret', secret: true, minLength: 16,
+    description: 'Keys the deterministic fake values (same salt, same output); keep it out of the repository (`openssl rand -hex 32`). Required when anonymizing',
+  },
+  {
+    name: 'ANONYMIZE_STRICT', group: 'source', kind: 'boolean', default: 'false',
+    description: 'true: a rule for a column the dump lacks, or a personal-looking column without a rule, fails the pull instead of warning',
+  },
   // --- runtime and storage
   {
     name: 'RUNTIME', group: 'runtime', kind: 'enum', values: ['auto', 'host', 'container'], default: 'auto',

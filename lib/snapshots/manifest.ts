@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { SourceKind } from '../sources/types.ts'
 import type { AtRestCompression } from './compression.ts'
+import type { AnonymizationRecord } from '../anonymize/stream.ts'
 
 export const MANIFEST_FILE = 'manifest.json'
 
@@ -28,6 +29,9 @@ export interface SnapshotManifest {
   tables: Record<string, number>
   totalRows: number
   anonymized: boolean
+  /** With anonymized: which rules (sha256) and salt (fingerprint, never the salt), what was rewritten,
+   * and the coverage warnings of that pull. Absent on snapshots pulled as they are. */
+  anonymization?: AnonymizationRecord
 }
 
 export async function readManifest(dir: string): Promise<SnapshotManifest | undefined> {

@@ -28,6 +28,7 @@ import {
 import { fsyncDir, MANIFEST_FILE, readManifest, writeManifestAtomic, type SnapshotManifest } from './manifest.ts'
 import { acquirePullLock } from './pull-lock.ts'
 import { HashCounter, LengthCheck, ProgressMeter, type ProgressCallback } from './stream-meters.ts'
+import { AnonymizeStream, type AnonymizeSettings } from '../anonymize/stream.ts'
 
 export interface PullOptions {
   /** Snapshot name to store under; default the source spec's name. */
@@ -36,6 +37,9 @@ export interface PullOptions {
   signal?: AbortSignal
   /** Record an older pull time (adopting a legacy dump keeps its age). Default now. */
   pulledAt?: Date
+  /** Rewrite personal data in flight (before compression and the temp file): the stored snapshot is
+   * anonymized. Unset: stored as pulled. */
+  anonymize?: AnonymizeSettings
 }
 
 export interface OpenedSnapshot {
@@ -113,7 +117,11 @@ export function openStore(home: string): SnapshotStore {
       let writeError: unknown
       out.once('error', (err) => (writeError = err))
       const decoder = decoderFor(dump.format)
-      const stages: (Readable | Transform | NodeJS.WritableStream)[] = [dump.stream, meter, ...(decoder ? [decoder] : []), inspector, createAtRestCompressor(), hasher, out]
+      // The anonymizer sits before the compressor and the temp file: no unmasked value is ever written.
+      const anonymizer = opts.anonymize ? new AnonymizeStream(opts.anonymize) : undefined
+      const stages: (Readable | Transform | NodeJS.WritableStream)[] = [
+        dump.stream, meter, ...(decoder ? [decoder] : []), ...(anonymizer ? [anonymizer] : []), inspector, createAtRestCompressor(), hasher, out,
+      ]
       let pipeError: unknown
       try {
         await pipeline(stages as [Readable, ...Transform[], NodeJS.WritableStream], { signal })
@@ -123,6 +131,9 @@ export function openStore(home: string): SnapshotStore {
       }
       const completion = await dump.done
       if (opts.signal?.aborted) throw cancelled()
+      // A rules problem (strict coverage, a collision) stops the pull and kills the source: say that, not
+      // "the source failed".
+      if (anonymizer?.errored && anonymizer.errored instanceof RotvError) throw anonymizer.errored
       if (writeError) throw new SnapshotWriteError(name, dir, writeError)
       if (!completion.ok) throw completion.error ?? new TruncatedDumpError(name, 'the source failed', completion.stderr)
       if (pipeError) throw new TruncatedDumpError(name, `the stream is cut short or damaged (${(pipeError as Error).message})`, completion.stderr)
@@ -153,7 +164,8 @@ export function openStore(home: string): SnapshotStore {
         uncompressedBytes: facts.uncompressedBytes,
         tables: facts.tables,
         totalRows: facts.totalRows,
-        anonymized: false,
+        anonymized: anonymizer !== undefined,
+        ...(anonymizer ? { anonymization: anonymizer.result() } : {}),
       }
       await writeManifestAtomic(dir, manifest) // the commit point
       await removeUnreferencedData(dir, dataFile)

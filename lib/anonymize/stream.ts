@@ -1,0 +1,248 @@
+// The anonymizer as a stream stage: plain-SQL pg_dump bytes in, the same dump out with the ruled COPY
+// columns rewritten and truncated tables' rows dropped. Everything else passes through byte for byte.
+// Only the rows of ruled tables are decoded; a table without rules is skipped with one indexOf for its
+// "\n\.\n" terminator, so the bulk of a big dump costs a memchr-speed scan.
+import { Transform, type TransformCallback } from 'node:stream'
+import { parseCopyHeader, decodeField, encodeField } from './copy-text.ts'
+import { AnonymizeCollisionError, AnonymizeCoverageError, AnonymizeDumpFormatError, AnonymizeUnsupportedDumpError, MissingAnonymizeSaltError } from './errors.ts'
+import { looksPersonal } from './personal.ts'
+import type { NormalizedRules } from './rules.ts'
+import { columnTransform, devPasswordHash, keyed, saltFingerprint, type ValueTransform } from './transforms.ts'
+
+export const MIN_SALT_LENGTH = 16
+
+export interface AnonymizeSettings {
+  rules: NormalizedRules
+  /** The per-project secret (ANONYMIZE_SALT). Never logged, never stored: only its fingerprint is. */
+  salt: string
+  /** Coverage problems are errors instead of warnings. */
+  strict?: boolean
+  /** Where the rules came from, for the manifest (e.g. anonymize.config.ts). */
+  rulesOrigin?: string
+}
+
+/** What the manifest records about an anonymized snapshot. Never the salt. */
+export interface AnonymizationRecord {
+  rulesSha256: string
+  rulesOrigin?: string
+  saltFingerprint: string
+  strict: boolean
+  /** Per ruled table found in the dump: rows rewritten (or dropped) and the columns touched. */
+  tables: Record<string, { rows: number; truncated: boolean; columns: string[] }>
+  warnings: string[]
+}
+
+const NL = 0x0a
+const END = Buffer.from('\n\\.\n')
+
+type State = 'sql' | 'copy-pass' | 'copy-rule' | 'copy-drop'
+
+interface ActiveTable {
+  key: string
+  /** Per column position: its transform, or undefined to keep the raw field. */
+  transforms: (ValueTransform | undefined)[]
+  /** Column positions whose outputs must stay distinct. */
+  unique: { index: number; column: string; seen: Set<string> }[]
+  rows: number
+}
+
+export class AnonymizeStream extends Transform {
+  private state: State = 'sql'
+  private carry: Buffer | null = null
+  /** In copy-pass: the next byte starts a line (the block may be empty: "\." right after the header). */
+  private atLineStart = false
+  private active: ActiveTable | null = null
+  private readonly k
+  private readonly rules: NormalizedRules
+  private readonly strict: boolean
+  private devHash: string | undefined
+  private readonly seenTables = new Map<string, string[]>()
+  private readonly record: AnonymizationRecord
+  private readonly problems: string[] = []
+
+  constructor(private readonly settings: AnonymizeSettings) {
+    super({ highWaterMark: 1 << 20 })
+    if (typeof settings.salt !== 'string' || settings.salt.length < MIN_SALT_LENGTH) throw new MissingAnonymizeSaltError(MIN_SALT_LENGTH)
+    this.k = keyed(settings.salt)
+    this.rules = settings.rules
+    this.strict = settings.strict === true
+    this.record = {
+      rulesSha256: settings.rules.sha256,
+      rulesOrigin: settings.rulesOrigin,
+      saltFingerprint: saltFingerprint(settings.salt),
+      strict: this.strict,
+      tables: {},
+      warnings: [],
+    }
+  }
+
+  /** Complete once the stream has ended: coverage warnings are added in _flush. */
+  result(): AnonymizationRecord {
+    return { ...this.record, tables: { ...this.record.tables }, warnings: [...this.record.warnings] }
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    try {
+      this.process(this.carry ? Buffer.concat([this.carry, chunk]) : chunk, false)
+      cb()
+    } catch (err) {
+      cb(err as Error)
+    }
+  }
+
+  override _flush(cb: TransformCallback): void {
+    try {
+      if (this.carry) this.process(this.carry, true)
+      this.carry = null
+      this.checkCoverage()
+      cb()
+    } catch (err) {
+      cb(err as Error)
+    }
+  }
+
+  /** Emits everything of `buf` it can; keeps an incomplete last line in `carry` unless `final`. */
+  private process(buf: Buffer, final: boolean): void {
+    this.carry = null
+    const out: Buffer[] = []
+    let passStart = 0 // start of bytes not yet emitted that pass through unchanged
+    let pos = 0
+    while (pos < buf.length) {
+      if (this.state === 'copy-pass') {
+        if (this.atLineStart) {
+          if (buf.length - pos < 3 && !final) break
+          if (buf[pos] === 0x5c && buf[pos + 1] === 0x2e && (buf[pos + 2] === NL || pos + 2 === buf.length)) {
+            pos += 3
+            this.state = 'sql'
+            continue
+          }
+          this.atLineStart = false
+        }
+        const end = buf.indexOf(END, pos)
+        if (end !== -1) {
+          pos = end + END.length
+          this.state = 'sql'
+          continue
+        }
+        // Keep the last newline onwards so a terminator split across chunks is still found.
+        const lastNl = buf.lastIndexOf(NL)
+        pos = lastNl >= pos ? lastNl : pos
+        if (final) pos = buf.length
+        break
+      }
+      const nl = buf.indexOf(NL, pos)
+      if (nl === -1 && !final) break
+      const lineEnd = nl === -1 ? buf.length : nl
+      const next = nl === -1 ? buf.length : nl + 1
+      if (this.state === 'sql') {
+        const first = buf[pos]
+        if (first === 0x43 /* C */ || first === 0x49 /* I */) this.sqlLine(buf.toString('utf8', pos, lineEnd))
+      } else if (isTerminator(buf, pos, lineEnd)) {
+        this.state = 'sql'
+        this.active = null
+      } else if (this.state === 'copy-drop') {
+        out.push(buf.subarray(passStart, pos))
+        passStart = next
+        this.record.tables[this.active!.key]!.rows = ++this.active!.rows
+      } else {
+        out.push(buf.subarray(passStart, pos), Buffer.from(this.rewriteRow(buf.toString('utf8', pos, lineEnd)) + (nl === -1 ? '' : '\n')))
+        passStart = next
+      }
+      pos = next
+    }
+    if (pos < buf.length) this.carry = Buffer.from(buf.subarray(pos)) // a copy: the chunk may be reused upstream
+    out.push(buf.subarray(passStart, pos))
+    for (const b of out) if (b.length) this.push(b)
+  }
+
+  private sqlLine(line: string): void {
+    if (line.startsWith('INSERT INTO ')) {
+      const m = /^INSERT INTO\s+((?:"(?:[^"]|"")*"|[^\s.(]+)(?:\.(?:"(?:[^"]|"")*"|[^\s(]+))?)/.exec(line)
+      const name = m?.[1]?.replace(/"/g, '') ?? '?'
+      const key = name.includes('.') ? name : `public.${name}`
+      if (this.rules.tables.has(key)) throw new AnonymizeUnsupportedDumpError(`the data of ${key} comes as INSERT statements`)
+      return
+    }
+    if (!line.startsWith('COPY ')) return
+    const header = parseCopyHeader(line)
+    if (!header) throw new AnonymizeDumpFormatError(`unreadable COPY statement: ${line.slice(0, 200)}`)
+    const key = `${header.schema}.${header.table}`
+    this.seenTables.set(key, header.columns)
+    const rule = this.rules.tables.get(key)
+    if (rule === 'truncate-table') {
+      this.active = { key, transforms: [], unique: [], rows: 0 }
+      this.record.tables[key] = { rows: 0, truncated: true, columns: [] }
+      this.state = 'copy-drop'
+      return
+    }
+    this.noteUnruled(key, header.columns, rule)
+    const transforms: (ValueTransform | undefined)[] = []
+    const unique: ActiveTable['unique'] = []
+    const touched: string[] = []
+    header.columns.forEach((column, index) => {
+      const r = rule?.get(column)
+      if (!r) return
+      const f = columnTransform(this.k, this.rules, key, column, r, () => (this.devHash ??= devPasswordHash(this.k, this.rules)))
+      if (f === 'keep') return
+      transforms[index] = f
+      touched.push(column)
+      if (r.unique) unique.push({ index, column, seen: new Set() })
+    })
+    if (touched.length === 0) {
+      this.state = 'copy-pass'
+      this.atLineStart = true
+      return
+    }
+    this.active = { key, transforms, unique, rows: 0 }
+    this.record.tables[key] = { rows: 0, truncated: false, columns: touched }
+    this.state = 'copy-rule'
+  }
+
+  private rewriteRow(line: string): string {
+    const a = this.active!
+    a.rows++
+    this.record.tables[a.key]!.rows = a.rows
+    const fields = line.split('\t')
+    for (let i = 0; i < a.transforms.length; i++) {
+      const f = a.transforms[i]
+      if (!f || i >= fields.length) continue
+      fields[i] = encodeField(f(decodeField(fields[i]!)))
+    }
+    for (const u of a.unique) {
+      const v = fields[u.index]
+      if (v === undefined || v === '\\N') continue
+      if (u.seen.has(v)) throw new AnonymizeCollisionError(a.key, u.column)
+      u.seen.add(v)
+    }
+    return fields.join('\t')
+  }
+
+  /** A personal-looking column without a rule: a warning now, or (strict) the pull stops here. */
+  private noteUnruled(key: string, columns: string[], rule: Map<string, unknown> | undefined): void {
+    const unruled = columns.filter((c) => !rule?.has(c) && looksPersonal(c))
+    if (unruled.length === 0) return
+    const problem = `${key}: column${unruled.length > 1 ? 's' : ''} ${unruled.join(', ')} look${unruled.length > 1 ? '' : 's'} personal but ha${unruled.length > 1 ? 've' : 's'} no rule (copied unchanged)`
+    if (this.strict) throw new AnonymizeCoverageError([problem])
+    this.problems.push(problem)
+  }
+
+  private checkCoverage(): void {
+    for (const [table, rule] of this.rules.tables) {
+      const columns = this.seenTables.get(table)
+      if (!columns) {
+        this.problems.push(`${table}: named in the rules but not in the dump`)
+        continue
+      }
+      if (rule === 'truncate-table') continue
+      const missing = [...rule.keys()].filter((c) => !columns.includes(c))
+      if (missing.length) this.problems.push(`${table}: rule${missing.length > 1 ? 's' : ''} for ${missing.join(', ')}, not in the dump`)
+    }
+    if (this.state !== 'sql') return // a cut-off dump: the store reports it as truncated
+    if (this.strict && this.problems.length) throw new AnonymizeCoverageError(this.problems)
+    this.record.warnings = [...this.problems]
+  }
+}
+
+function isTerminator(buf: Buffer, start: number, end: number): boolean {
+  return end - start === 2 && buf[start] === 0x5c && buf[start + 1] === 0x2e
+}
