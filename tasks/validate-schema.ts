@@ -44,6 +44,6 @@ export default defineTask({
       if (!result.ok) io.warn(summary)
       return { summary, data: result }
     }
-    throw new SchemaDriftError(summary, result, lines)
+    throw new SchemaDriftError(summary, result, lines.filter((l) => l.trim() !== ''))
   },
 })

@@ -44,8 +44,8 @@ export function describeDifference(d: SchemaDifference): string[] {
     if (d.change === 'only-in-migrations') return [`${what}: production lacks it; the migrations make \`${m}\``]
     return [`${what} (${(d.fields ?? ['definition']).join(', ')} differ${d.fields?.length === 1 ? 's' : ''}): production has \`${p}\`; the migrations make \`${m}\``]
   }
-  const block = (label: string, text: string | undefined) => (text === undefined ? [`  ${label}: (none)`] : [`  ${label}:`, ...text.split('\n').map((l) => `    ${l}`)])
-  const head = d.change === 'only-in-production' ? `${what}: only production has it` : d.change === 'only-in-migrations' ? `${what}: production lacks it` : `${what}: definitions differ`
+  const block = (label: string, text: string | undefined) => (text === undefined ? [] : [`  ${label}:`, ...text.split('\n').map((l) => `    ${l}`)])
+  const head = d.change === 'only-in-production' ? `${what}: only production has it; no migration makes it` : d.change === 'only-in-migrations' ? `${what}: production lacks it; the migrations make it` : `${what}: definitions differ`
   return [head, ...block('production', p), ...block('migrations', m)]
 }
 

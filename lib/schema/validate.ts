@@ -31,6 +31,8 @@ export interface ValidateSchemaOptions {
   withData?: boolean
   signal?: AbortSignal
   onProgress?: (message: string) => void
+  /** Told where the throwaway server lives once it runs (for a verbose caller, and for tests that check it is gone). */
+  onScratchServer?: (info: { dir: string; port: number; pid: number }) => void
 }
 
 export interface SchemaValidation {
@@ -58,6 +60,7 @@ export async function validateSchema(opts: ValidateSchemaOptions): Promise<Schem
   progress('starting a throwaway PostgreSQL')
   const scratch = await startScratchServer({ binDir: opts.pgBinDir, runAs: opts.runAs, signal: opts.signal })
   try {
+    opts.onScratchServer?.({ dir: scratch.dir, port: scratch.server.port, pid: scratch.server.pid })
     assertLoadable(opts.snapshot, scratch.binaries)
     const { server } = scratch
     await createDatabases(server.connection(), [DB.snapshot, DB.migrations])
