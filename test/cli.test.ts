@@ -158,6 +158,7 @@ t.test('Ctrl-C stops the running task, runs its cleanup, exits non-zero, leaves 
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
   t.equal(code, 130)
   t.match(out, /interrupted: task sleepy was stopped and cleaned up/)
+  t.notMatch(out, /SIGINT again/, 'one keypress is one interrupt')
   t.ok(existsSync(join(dir, 'cleaned')), 'cleanup ran')
   t.notOk(alive(sleepPid), 'no child process left behind')
 })
