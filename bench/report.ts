@@ -97,7 +97,8 @@ export function machineLines(r: BenchReport): string[] {
 export function renderText(r: BenchReport): string {
   const lines = [...machineLines(r), '', ...textTable(HEAD, r.cases.map(caseCells))]
   if (r.sizes) lines.push('', ...sizeLines(r.sizes))
-  if (r.coldStartProfile) lines.push('', 'cold start, median per phase:', ...textTable(['phase', 'median', 'share'], profileRows(r.coldStartProfile)))
+  if (r.baselineProfile) lines.push('', 'original method, median per phase:', ...textTable(['phase', 'median', 'share'], profileRows(r.baselineProfile)))
+  if (r.coldStartProfile) lines.push('', 'runner cold start, median per phase:', ...textTable(['phase', 'median', 'share'], profileRows(r.coldStartProfile)))
   lines.push('', 'targets:', ...textTable(['target', 'result', 'figure'], r.targets.map(targetCells)))
   if (r.notes.length) lines.push('', ...r.notes.map((n) => `note: ${n}`))
   return lines.join('\n') + '\n'
@@ -112,7 +113,8 @@ export function renderMarkdown(r: BenchReport): string {
     ...mdTable(HEAD, r.cases.map(caseCells)),
   ]
   if (r.sizes) out.push('', 'Sizes:', '', ...sizeLines(r.sizes).map((l) => `- ${l}`))
-  if (r.coldStartProfile) out.push('', 'Cold start, median per phase:', '', ...mdTable(['phase', 'median', 'share'], profileRows(r.coldStartProfile)))
+  if (r.baselineProfile) out.push('', 'Original method, median per phase:', '', ...mdTable(['phase', 'median', 'share'], profileRows(r.baselineProfile)))
+  if (r.coldStartProfile) out.push('', 'Runner cold start, median per phase:', '', ...mdTable(['phase', 'median', 'share'], profileRows(r.coldStartProfile)))
   out.push('', 'Targets (ratios against the original method in the same run):', '', ...mdTable(['target', 'result', 'figure'], r.targets.map(targetCells)))
   if (r.notes.length) out.push('', ...r.notes.map((n) => `- ${n}`))
   return out.join('\n') + '\n'

@@ -118,6 +118,7 @@ async function main(): Promise<number> {
     sizes,
     targets: checkTargets(summarized, sizes, opts.sizeBytes),
     coldStartProfile: medianPhases(coldSamples),
+    baselineProfile: medianPhases(summarized.find((c) => c.id === 'baseline')?.samples ?? []),
     notes,
   }
   process.stdout.write(renderText(report))

@@ -71,5 +71,7 @@ export interface BenchReport {
   targets: TargetCheck[]
   /** Cold start: median milliseconds per phase over the repetitions. */
   coldStartProfile?: Record<string, number>
+  /** Original method: median milliseconds per phase (initdb, start, psql -f). */
+  baselineProfile?: Record<string, number>
   notes: string[]
 }
