@@ -1,9 +1,10 @@
 // What a user meets when a dump is broken, needs something the server lacks, or is cancelled; and that
 // every failure leaves no loader connection behind.
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
+import { gzipSync } from 'node:zlib'
 import t, { type Test } from 'tap'
 import { CancelledError } from '../lib/errors.ts'
 import {
@@ -13,6 +14,7 @@ import {
   TruncatedDumpError,
   UnknownMetaCommandError,
   loadDump,
+  openDumpFile,
   type LoadDumpOptions,
 } from '../lib/loader/index.ts'
 import { startProductionPostgres, type TestPostgres } from './helpers/production-postgres.ts'
@@ -158,4 +160,23 @@ t.test('AbortSignal while the server runs a long statement cancels it', async (t
   const { err } = await loadFails(t, text, { signal: abort.signal })
   await watcher
   t.type(err, DumpLoadCancelledError)
+})
+
+t.test('a compressed dump cut short or corrupted is refused, not loaded halfway silently', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'rotv-loader-gz-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const gz = gzipSync(Buffer.from(dump))
+  const cutFile = join(dir, 'cut.sql.gz')
+  await writeFile(cutFile, gz.subarray(0, Math.floor(gz.length / 2)))
+  const cut = await loadFails(t, '', { input: openDumpFile(cutFile) })
+  t.type(cut.err, TruncatedDumpError)
+  t.match(cut.err.message, /cannot decompress .*cut\.sql\.gz \(gzip\): unexpected end of file/)
+
+  const bad = Buffer.from(gz)
+  for (let i = 1000; i < 1100; i++) bad[i] = bad[i]! ^ 0x5a
+  const badFile = join(dir, 'bad.sql.gz')
+  await writeFile(badFile, bad)
+  const corrupt = await loadFails(t, '', { input: openDumpFile(badFile) })
+  t.type(corrupt.err, DumpLoadError)
+  t.match(corrupt.err.message, /cannot decompress .*bad\.sql\.gz \(gzip\)|statement failed|COPY/)
 })

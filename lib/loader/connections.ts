@@ -15,7 +15,8 @@ export class LoaderConnection {
   idleError?: Error
 
   constructor(config: pg.ClientConfig) {
-    this.client = new pg.Client(config)
+    // named so that pg_stat_activity shows who is busy during an import
+    this.client = new pg.Client({ application_name: 'rotv-loader', ...config })
     // an idle client whose backend dies emits 'error'; without a listener that would crash the process
     this.client.on('error', (err) => {
       this.idleError ??= err

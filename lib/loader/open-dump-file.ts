@@ -3,7 +3,7 @@
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs'
 import { PassThrough, Transform, pipeline, type Readable } from 'node:stream'
 import { createBrotliDecompress, createGunzip } from 'node:zlib'
-import { DumpFormatError } from './errors.ts'
+import { DumpFormatError, TruncatedDumpError } from './errors.ts'
 
 export interface DumpFile {
   /** Plain SQL, decompressed. */
@@ -50,18 +50,19 @@ export function openDumpFile(path: string): DumpFile {
     stages.push(compression === 'gzip' ? createGunzip({ chunkSize: 256 * 1024 }) : createBrotliDecompress({ chunkSize: 256 * 1024 }))
   }
   const out = new PassThrough({ highWaterMark: READ_CHUNK })
-  // the output is outside the pipeline so that a decompression error reaches the reader as a DumpFormatError
-  const last = stages[stages.length - 1] as Readable
-  pipeline(stages as [Readable, ...Transform[]], (err: NodeJS.ErrnoException | null) => {
-    if (err) {
-      const msg = compression === 'none' ? `cannot read ${path}: ${err.message}` : `cannot decompress ${path} (${compression}): ${err.message}`
-      out.destroy(new DumpFormatError(msg, { cause: err }))
-    }
-  })
-  last.pipe(out)
-  out.on('close', () => {
-    if (!last.destroyed) last.destroy()
-  })
+  // Turn a read or decompression error into a typed error on the output stream. These listeners run
+  // before pipeline()'s own (registered later), so the reader sees the typed error; and the output
+  // keeps a listener so an error before anyone reads cannot crash the process.
+  const wrap = (err: NodeJS.ErrnoException) => {
+    if (out.destroyed) return
+    const msg = compression === 'none' ? `cannot read ${path}: ${err.message}` : `cannot decompress ${path} (${compression}): ${err.message}`
+    // zlib says "unexpected end of file" for a compressed stream cut short (an interrupted download)
+    const truncated = compression !== 'none' && (err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message))
+    out.destroy(truncated ? new TruncatedDumpError(msg, { cause: err }) : new DumpFormatError(msg, { cause: err }))
+  }
+  for (const stage of stages) stage.on('error', wrap)
+  out.on('error', () => {})
+  pipeline([...stages, out], () => {})
   if (compression === 'none') return { stream: out, compression, fileBytes, fileBytesRead }
   return { stream: out, compression, fileBytes, compressedBytes: fileBytes, fileBytesRead }
 }

@@ -23,7 +23,7 @@ export type DumpItem =
   | { kind: 'comment'; text: string; line: number; offset: number }
 
 export interface SplitOptions {
-  /** A statement longer than this is taken for garbage (an unterminated quote, say). Default 256 MiB. */
+  /** A statement longer than this is taken for garbage (an unterminated quote, say). Default 128 MiB. */
   maxStatementBytes?: number
 }
 
@@ -115,7 +115,7 @@ export class DumpLexer {
   private readonly maxStatementBytes: number
 
   constructor(opts: SplitOptions = {}) {
-    this.maxStatementBytes = opts.maxStatementBytes ?? 256 * 1024 * 1024
+    this.maxStatementBytes = opts.maxStatementBytes ?? 128 * 1024 * 1024
   }
 
   /** Total bytes fully scanned so far. */
