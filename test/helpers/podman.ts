@@ -173,3 +173,76 @@ function alive(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
+
+/** The unprivileged user the rootless tests run podman as (made by .ci/run, or here when missing). */
+export const ROOTLESS_USER = 'rotv-rootless'
+
+export interface RootlessUser {
+  name: string
+  uid: number
+  gid: number
+  home: string
+  /** First subordinate uid: the container's UID n (n >= 1) is host uid subuidStart + n - 1. */
+  subuidStart: number
+}
+
+/**
+ * The rootless test user: /etc/subuid and /etc/subgid ranges (useradd adds them), native overlay storage
+ * in its own ~/.config/containers/storage.conf (else podman may fall back to vfs, which copies every
+ * layer), and the test image loaded into its storage from the rootful one (`podman save | podman load`,
+ * instead of building the same layers a second time).
+ */
+export async function ensureRootlessUser(): Promise<RootlessUser> {
+  if (spawnSync('id', ['-u', ROOTLESS_USER]).status !== 0) {
+    await run('useradd', ['--create-home', '--shell', '/bin/sh', ROOTLESS_USER])
+  }
+  const subuid = readFileSafe('/etc/subuid').split('\n').find((l) => l.startsWith(`${ROOTLESS_USER}:`))
+  if (!subuid) {
+    await run('usermod', ['--add-subuids', '100000-165535', '--add-subgids', '100000-165535', ROOTLESS_USER])
+  }
+  const line = readFileSafe('/etc/subuid').split('\n').find((l) => l.startsWith(`${ROOTLESS_USER}:`))!
+  const passwd = (await run('getent', ['passwd', ROOTLESS_USER])).stdout.trim().split(':')
+  const user: RootlessUser = { name: ROOTLESS_USER, uid: Number(passwd[2]), gid: Number(passwd[3]), home: passwd[5]!, subuidStart: Number(line.split(':')[1]) }
+  const confDir = join(user.home, '.config', 'containers')
+  if (!existsSync(join(confDir, 'storage.conf'))) {
+    await run('su', [ROOTLESS_USER, '-c', `mkdir -p ${confDir} && printf '[storage]\\ndriver = "overlay"\\n' > ${confDir}/storage.conf`])
+  }
+  const rootfulId = (await podman(['image', 'inspect', '--format', '{{.Id}}', TEST_IMAGE])).stdout.trim()
+  const theirs = await rootlessPodman(user, ['image', 'inspect', '--format', '{{.Id}}', TEST_IMAGE]).catch(() => ({ stdout: '' }))
+  if (theirs.stdout.trim() !== rootfulId) {
+    await withLock(() => run('sh', ['-c', `podman save ${TEST_IMAGE} | su ${ROOTLESS_USER} -c 'CONTAINERS_CONF=${CONTAINERS_CONF} podman load'`], { env: podmanEnv(), timeout: 600_000, maxBuffer: 64 * 1024 * 1024 }))
+  }
+  return user
+}
+
+/** Environment for a process of the rootless user (its HOME; podman finds its storage from it). */
+export function rootlessEnv(user: RootlessUser, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env, HOME: user.home, USER: user.name, LOGNAME: user.name }
+  // root's runtime dir is not the user's; without one, rootless podman uses its own under /tmp.
+  delete out.XDG_RUNTIME_DIR
+  return out
+}
+
+/** podman as the rootless user. */
+export async function rootlessPodman(user: RootlessUser, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const r = await run('podman', args, { env: rootlessEnv(user, podmanEnv()), uid: user.uid, gid: user.gid, cwd: user.home, maxBuffer: 64 * 1024 * 1024 })
+  return { stdout: String(r.stdout), stderr: String(r.stderr) }
+}
+
+/** The CLI (this repository's) run as the rootless user. */
+export function runCliAs(user: RootlessUser, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(join(repo, 'node_modules', '.bin', 'tsx'), [join(repo, 'Taskfile.ts'), ...args], {
+      cwd: repo,
+      env: rootlessEnv(user, env),
+      uid: user.uid,
+      gid: user.gid,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('close', (code) => resolve({ code, stdout, stderr, all: stdout + stderr }))
+  })
+}
