@@ -29,6 +29,7 @@ export default defineTask({
       pgBinDir: config.pgBinDir,
       runAs: config.pgRunAs,
       withData: Boolean(inv?.options['with-data']),
+      limitBytes: config.tmpfsSizeBytes,
       signal: ctx.signal,
       onProgress: (m) => io.progress(m),
     })

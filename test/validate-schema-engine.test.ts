@@ -7,7 +7,8 @@ import pg from 'pg'
 import t from 'tap'
 import { generateDemoDump } from '../lib/demo/generate.ts'
 import { CancelledError } from '../lib/errors.ts'
-import { compareSchemas, readSchema, validateSchema, type SchemaModel } from '../lib/schema/index.ts'
+import { loadDump } from '../lib/loader/index.ts'
+import { compareSchemas, readSchema, schemaOnly, validateSchema, type SchemaModel } from '../lib/schema/index.ts'
 import { isPostgresProcess } from '../lib/postgres/status.ts'
 import { MIGRATIONS_DIR } from './helpers/app-server.ts'
 import { startProductionPostgres } from './helpers/production-postgres.ts'
@@ -76,6 +77,28 @@ t.test('the catalog reader covers every kind of object, and the comparison names
   t.match(by('extension', 'citext'), { change: 'only-in-migrations', production: null })
   t.equal(diffs.length, 10, diffs.map((d) => `${d.kind} ${d.name}`).join(', '))
   t.notOk(by('column', 'id'), 'identity and serial columns that did not change are not reported')
+})
+
+t.test('the schema-only import keeps the schema and the migrations table, and leaves the data out', async (t) => {
+  const server = await startProductionPostgres({ databases: ['full', 'schema'] })
+  t.teardown(() => server.stop())
+  const connection = (database: string) => ({ host: '127.0.0.1', port: server.port, user: 'postgres', database })
+  await loadDump({ connection: connection('full'), input: generateDemoDump({ loadInto: 15 }) })
+  const loaded = await loadDump({ connection: connection('schema'), input: schemaOnly(generateDemoDump({ loadInto: 15 })) })
+  t.same(loaded.rows['public.schema_migrations'], 3, 'the migrations table keeps its rows')
+  t.same(loaded.rows['public.pois'], 0, 'other tables are loaded empty')
+  const client = new pg.Client(connection('schema'))
+  await client.connect()
+  const full = new pg.Client(connection('full'))
+  await full.connect()
+  try {
+    t.same((await client.query('SELECT count(*)::int AS n FROM public.pois')).rows, [{ n: 0 }])
+    t.same((await full.query('SELECT count(*)::int AS n FROM public.pois')).rows, [{ n: 371 }])
+    t.same(compareSchemas(await readSchema(full), await readSchema(client)), [], 'the same schema as the full import')
+  } finally {
+    await client.end()
+    await full.end()
+  }
 })
 
 t.test('cancelling stops the throwaway server and removes its directory', async (t) => {

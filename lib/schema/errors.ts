@@ -2,11 +2,14 @@
 import { RotvError } from '../errors.ts'
 import type { SchemaValidation } from './validate.ts'
 
-/** Production's schema drifted from the migrations. Carries the whole validation for callers. */
+/**
+ * Production's schema drifted from the migrations. `data` carries the whole validation (the same
+ * object a successful run returns as its task data), for callers that want more than the text.
+ */
 export class SchemaDriftError extends RotvError {
   constructor(
     message: string,
-    readonly validation: SchemaValidation,
+    readonly data: SchemaValidation,
     details: readonly string[],
   ) {
     super(message, {

@@ -22,7 +22,8 @@ export function formatValidation(v: SchemaValidation): string[] {
 
   if (v.drift.length) {
     lines.push('')
-    lines.push(`DRIFT: ${v.drift.length} difference${v.drift.length === 1 ? '' : 's'} between production${v.pending.length || m.pending.length ? ' (with the pending migrations applied)' : ''} and the migrations:`)
+    const after = m.pending.length && !v.pendingFailure ? ' (with the pending migrations applied)' : ''
+    lines.push(`DRIFT: ${v.drift.length} difference${v.drift.length === 1 ? '' : 's'} between production${after} and the migrations:`)
     lines.push(...grouped(v.drift))
   }
   if (v.pending.length) {

@@ -8,11 +8,12 @@
 //   migrations         every migration applied to an empty database
 // snapshot_migrated vs migrations = true drift (nothing in the repository explains or fixes it);
 // snapshot vs migrations, less the drift = what the pending migrations will change ("pending").
+import { dirname } from 'node:path'
 import pg from 'pg'
 import { loadDump } from '../loader/index.ts'
 import { applyMigrations, listMigrations, MigrationError } from '../migrations.ts'
-import { cloneDatabaseFromTemplate, createDatabases } from '../postgres/index.ts'
-import { assertLoadable, type SnapshotHandle } from '../runtime/database.ts'
+import { checkFits, cloneDatabaseFromTemplate, createDatabases } from '../postgres/index.ts'
+import { assertLoadable, SPACE_FACTOR, type SnapshotHandle } from '../runtime/database.ts'
 import { readSchema, type SchemaModel } from './catalog.ts'
 import { compareSchemas, differenceKey, type SchemaDifference } from './compare.ts'
 import { migrationStatus, type MigrationStatus } from './migration-status.ts'
@@ -29,6 +30,8 @@ export interface ValidateSchemaOptions {
   runAs?: string
   /** Import the snapshot's table data too (slower; the schema does not depend on it). Default false. */
   withData?: boolean
+  /** With withData: the in-memory limit (TMPFS_SIZE) the two copies of the data must fit in. */
+  limitBytes?: number
   signal?: AbortSignal
   onProgress?: (message: string) => void
   /** Told where the throwaway server lives once it runs (for a verbose caller, and for tests that check it is gone). */
@@ -61,8 +64,11 @@ export async function validateSchema(opts: ValidateSchemaOptions): Promise<Schem
   const scratch = await startScratchServer({ binDir: opts.pgBinDir, runAs: opts.runAs, signal: opts.signal })
   try {
     opts.onScratchServer?.({ dir: scratch.dir, port: scratch.server.port, pid: scratch.server.pid })
+    progress(`throwaway PostgreSQL ${scratch.binaries.version.full} on port ${scratch.server.port} in ${scratch.dir}`)
     assertLoadable(opts.snapshot, scratch.binaries)
     const { server } = scratch
+    // Without data the schema takes next to no room; with it, the snapshot and its migrated copy do.
+    if (opts.withData) await checkFits({ dir: dirname(scratch.dir), neededBytes: Math.ceil(opts.snapshot.sqlBytes * SPACE_FACTOR * 2), limitBytes: opts.limitBytes })
     await createDatabases(server.connection(), [DB.snapshot, DB.migrations])
 
     progress(`loading the schema of snapshot "${opts.snapshot.name}"`)
