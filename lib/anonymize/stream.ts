@@ -56,6 +56,7 @@ export class AnonymizeStream extends Transform {
   private readonly rules: NormalizedRules
   private readonly strict: boolean
   private devHash: string | undefined
+  private restrictKey: string | undefined
   private readonly seenTables = new Map<string, string[]>()
   private readonly record: AnonymizationRecord
   private readonly problems: string[] = []
@@ -137,6 +138,13 @@ export class AnonymizeStream extends Transform {
       if (this.state === 'sql') {
         const first = buf[pos]
         if (first === 0x43 /* C */ || first === 0x49 /* I */) this.sqlLine(buf.toString('utf8', pos, lineEnd))
+        else if (first === 0x5c /* \ */) {
+          const replaced = this.restrictLine(buf.toString('utf8', pos, lineEnd))
+          if (replaced !== undefined) {
+            out.push(buf.subarray(passStart, pos), Buffer.from(replaced + (nl === -1 ? '' : '\n')))
+            passStart = next
+          }
+        }
       } else if (isTerminator(buf, pos, lineEnd)) {
         this.state = 'sql'
         this.active = null
@@ -153,6 +161,19 @@ export class AnonymizeStream extends Transform {
     if (pos < buf.length) this.carry = Buffer.from(buf.subarray(pos)) // a copy: the chunk may be reused upstream
     out.push(buf.subarray(passStart, pos))
     for (const b of out) if (b.length) this.push(b)
+  }
+
+  /**
+   * pg_dump (15.14+, 16.10+, 17.6+) fences the dump with `\restrict KEY` / `\unrestrict KEY`, a random KEY
+   * per run, so no two dumps are byte-identical. An anonymized snapshot gets a KEY derived from the salt
+   * instead: two pulls of the same data give the same sha256, and the key stays as unguessable to the
+   * server that produced the data (it never sees the salt), which is what the fence needs.
+   */
+  private restrictLine(line: string): string | undefined {
+    const m = /^\\(restrict|unrestrict) ([A-Za-z0-9]+)\s*$/.exec(line)
+    if (!m) return undefined
+    this.restrictKey ??= restrictKey(Buffer.concat([1, 2].map((n) => this.k.hmac(`restrict key ${n}\0${this.rules.sha256}`))))
+    return `\\${m[1]} ${this.restrictKey}`
   }
 
   private sqlLine(line: string): void {
@@ -241,6 +262,15 @@ export class AnonymizeStream extends Transform {
     if (this.strict && this.problems.length) throw new AnonymizeCoverageError(this.problems)
     this.record.warnings = [...this.problems]
   }
+}
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+
+function restrictKey(mac: Buffer): string {
+  // 63 alphanumerics like pg_dump's own keys, one per HMAC byte.
+  let key = ''
+  for (let i = 0; i < 63; i++) key += ALNUM[mac[i]! % ALNUM.length]
+  return key
 }
 
 function isTerminator(buf: Buffer, start: number, end: number): boolean {

@@ -1,0 +1,292 @@
+// Anonymized pulls end to end, against real processes: the demo "production" on Debian's PostgreSQL 15,
+// pulled with pg_dump (url source) and through the loopback sshd (ssh source) with the shipped rules.
+// No original personal value may appear in any byte the pull leaves on disk; the snapshot must import
+// with every row and constraint, and the app must run on it with the dev password.
+import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import zlib from 'node:zlib'
+import { startProductionPostgres, type TestPostgres } from './helpers/production-postgres.ts'
+import { startSshd, type TestSshd } from './helpers/sshd.ts'
+import { ensureFrontendBuilt, loadDemoDump, pgEnv, pollUntil, startApp } from './helpers/app-server.ts'
+import { openStore, exportSnapshot, type SnapshotStore } from '../lib/snapshots/index.ts'
+import { loadDump } from '../lib/loader/index.ts'
+import { DEMO_COUNTS, DEMO_LOGIN } from '../lib/demo/generate.ts'
+import {
+  AnonymizeCollisionError,
+  AnonymizeCoverageError,
+  SnapshotNotAnonymizedError,
+  hashEmail,
+  keyed,
+  loadAnonymizeRules,
+  normalizeRules,
+  saltFingerprint,
+  type AnonymizeSettings,
+} from '../lib/anonymize/index.ts'
+import { hashPasswordWithSalt } from '../lib/demo/password.ts'
+import type { SourceSpec } from '../lib/sources/index.ts'
+
+const REPO = new URL('../', import.meta.url).pathname
+let pg: TestPostgres
+let sshd: TestSshd
+let work: string
+let settings: AnonymizeSettings
+const salt = randomBytes(24).toString('hex')
+
+/** Every personal value of the fixture, as production holds it. */
+let originals: { kind: string; value: string }[] = []
+
+t.before(async () => {
+  ;[pg, sshd] = await Promise.all([startProductionPostgres({ databases: ['rotv', 'odd'] }), startSshd()])
+  work = await mkdtemp(join(tmpdir(), 'rotv-anon-'))
+  await loadDemoDump(pg, 'rotv', { loadInto: 15 })
+  const q = async (sql: string) => (await pg.psql('rotv', ['-At', '-F', '\t', '-c', sql])).stdout.split('\n').filter(Boolean)
+  for (const line of await q('SELECT email, name, coalesce(google_id, \'\'), coalesce(facebook_id, \'\'), coalesce(password_hash, \'\') FROM users')) {
+    const [email, name, google, facebook, hash] = line.split('\t')
+    originals.push({ kind: 'email', value: email! }, { kind: 'name', value: name! })
+    if (google) originals.push({ kind: 'google_id', value: google })
+    if (facebook) originals.push({ kind: 'facebook_id', value: facebook })
+    if (hash) originals.push({ kind: 'password_hash', value: hash })
+  }
+  for (const line of await q(`SELECT sid, sess::jsonb ->> 'csrf' FROM session`)) {
+    const [sid, csrf] = line.split('\t')
+    originals.push({ kind: 'session sid', value: sid! }, { kind: 'csrf token', value: csrf! })
+  }
+  originals = dedupe(originals)
+  const { rules, origin } = await loadAnonymizeRules(REPO)
+  settings = { rules, salt, rulesOrigin: origin }
+})
+
+t.teardown(async () => {
+  await sshd?.stop()
+  await pg?.stop()
+  if (work) await rm(work, { recursive: true, force: true })
+})
+
+const urlSpec = (db = 'rotv'): SourceSpec => ({ name: 'production', kind: 'url', url: pg.url(db) })
+const sshSpec = (): SourceSpec => ({
+  name: 'production', kind: 'ssh', host: '127.0.0.1', sshConfigFile: sshd.configFile, database: 'rotv',
+  dbUser: 'postgres', dbHost: '127.0.0.1', dbPort: pg.port, connectTimeoutSeconds: 5,
+})
+
+function dedupe<T extends { value: string }>(xs: T[]): T[] {
+  const seen = new Set<string>()
+  return xs.filter((x) => (seen.has(x.value) ? false : (seen.add(x.value), true)))
+}
+
+/** Decompresses a (possibly partial) brotli file: whatever bytes decode. */
+function brotliText(buf: Buffer): string {
+  try {
+    return zlib.brotliDecompressSync(buf).toString('utf8')
+  } catch {
+    return zlib.brotliDecompressSync(buf, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH }).toString('utf8')
+  }
+}
+
+/** The readable text of every file under `dir`: .br decompressed, anything else as is. */
+function filesUnder(dir: string): { path: string; text: string }[] {
+  const out: { path: string; text: string }[] = []
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) out.push(...filesUnder(p))
+    else if (statSync(p).isFile()) {
+      const raw = readFileSync(p)
+      out.push({ path: p, text: raw.toString('latin1') })
+      if (p.endsWith('.br')) out.push({ path: `${p} (decompressed)`, text: brotliText(raw) })
+    }
+  }
+  return out
+}
+
+function leaks(text: string): string[] {
+  return originals.filter((o) => text.includes(o.value)).map((o) => `${o.kind} ${o.value.slice(0, 40)}`)
+}
+
+async function storedText(store: SnapshotStore, name: string): Promise<string> {
+  const m = (await store.get(name))!
+  return zlib.brotliDecompressSync(readFileSync(join(store.pathOf(name), m.dataFile))).toString('utf8')
+}
+
+t.test('the fixture holds the personal data the test looks for', async (t) => {
+  const kinds = new Set(originals.map((o) => o.kind))
+  t.same([...kinds].sort(), ['csrf token', 'email', 'facebook_id', 'google_id', 'name', 'password_hash', 'session sid'])
+  t.ok(originals.length > 700, `${originals.length} distinct personal values`)
+  // The scan works: the same pull without rules finds them all.
+  const store = openStore(join(work, 'plain-home'))
+  await store.pull(urlSpec(), { as: 'plain' })
+  const text = await storedText(store, 'plain')
+  t.equal(leaks(text).length, originals.length, 'every original value is found in an unanonymized snapshot')
+})
+
+t.test('an anonymized pull stores no original personal value, anywhere on disk', async (t) => {
+  const home = join(work, 'home')
+  const store = openStore(home)
+  // Capture the temp file of the pull as it grows.
+  const captured: { path: string; text: string }[] = []
+  let sightings = 0
+  const dir = store.pathOf('production')
+  const manifest = await store.pull(urlSpec(), {
+    anonymize: settings,
+    onProgress: () => {
+      for (const f of readdirSync(dir)) {
+        if (!f.endsWith('.tmp')) continue
+        sightings++
+        try {
+          const raw = readFileSync(join(dir, f))
+          if (raw.length) captured.push({ path: f, text: brotliText(raw) }, { path: `${f} raw`, text: raw.toString('latin1') })
+        } catch {
+          // renamed away between readdir and read
+        }
+      }
+    },
+  })
+  t.equal(manifest.anonymized, true)
+  t.equal(manifest.anonymization?.rulesSha256, settings.rules.sha256)
+  t.equal(manifest.anonymization?.rulesOrigin, 'anonymize.config.ts')
+  t.equal(manifest.anonymization?.saltFingerprint, saltFingerprint(salt))
+  t.notMatch(JSON.stringify(manifest), salt, 'the salt is not in the manifest')
+  t.same(manifest.anonymization?.warnings, [], 'the shipped rules cover the reference app')
+  t.same(manifest.anonymization?.tables['public.session'], { rows: DEMO_COUNTS.sessions, truncated: true, columns: [] })
+  t.same(manifest.anonymization?.tables['public.users'], { rows: DEMO_COUNTS.users, truncated: false, columns: ['email', 'name', 'google_id', 'facebook_id', 'password_hash'] })
+  t.equal(manifest.tables['public.users'], DEMO_COUNTS.users)
+  t.equal(manifest.tables['public.session'], 0)
+
+  const text = await storedText(store, 'production')
+  t.same(leaks(text), [], 'no original value in the stored snapshot')
+  t.match(text, /user-[0-9a-f]{20}@example\.invalid/)
+  for (const f of [...filesUnder(home), ...captured]) t.same(leaks(f.text), [], `no original value in ${f.path}`)
+  t.comment(`temp file seen ${sightings} times during the pull, ${captured.length / 2} non-empty captures scanned; ${filesUnder(home).length} files scanned after`)
+  const restrict = [...text.matchAll(/^\\(un)?restrict (\S+)$/gm)].map((m) => m[2])
+  t.equal(restrict.length, 2, 'pg_dump fenced the dump with \\restrict / \\unrestrict')
+  t.equal(restrict[0], restrict[1], 'one key, replaced consistently (derived from the salt, so pulls are reproducible)')
+
+  t.test('a second pull with the same salt, through ssh this time, is byte-identical', async (t) => {
+    const other = openStore(join(work, 'home-ssh'))
+    const again = await other.pull(sshSpec(), { anonymize: settings })
+    t.equal(again.sha256, manifest.sha256)
+    t.same(again.tables, manifest.tables)
+    const differentSalt = await openStore(join(work, 'home-salt2')).pull(urlSpec(), { anonymize: { ...settings, salt: `${salt}x` } })
+    t.not(differentSalt.sha256, manifest.sha256, 'another salt gives other fake values')
+  })
+
+  t.test('it imports with every row and constraint, and the app runs on it with the dev password', async (t) => {
+    await pg.psql('postgres', ['-c', 'CREATE DATABASE imported'])
+    const opened = await store.openForImport('production')
+    const result = await loadDump({ connection: { connectionString: pg.url('imported') }, input: opened.stream, parallel: 2 })
+    for (const [table, n] of Object.entries(manifest.tables)) t.equal(result.rows[table], n, `${table}: ${n} rows`)
+    const one = async (sql: string) => (await pg.psql('imported', ['-At', '-c', sql])).stdout.trim()
+    t.equal(await one('SELECT count(*) FROM users'), String(DEMO_COUNTS.users))
+    t.equal(await one('SELECT count(*) FROM session'), '0')
+    t.equal(await one(`SELECT count(*) FROM pg_constraint WHERE conrelid = 'public.users'::regclass AND contype IN ('u', 'p')`), '4', 'users_pkey and the three UNIQUE constraints were built')
+    t.equal(await one('SELECT count(DISTINCT email) = count(*) AND bool_and(email LIKE \'user-%@example.invalid\') FROM users'), 't')
+    // The rows of untouched tables are the originals.
+    t.equal(await one('SELECT md5(string_agg(p::text, \'|\' ORDER BY id)) FROM pois p'), (await pg.psql('rotv', ['-At', '-c', 'SELECT md5(string_agg(p::text, \'|\' ORDER BY id)) FROM pois p'])).stdout.trim())
+    // Same OAuth presence per user (NULLs stay NULL), same roles.
+    const shape = 'SELECT string_agg(format(\'%s:%s:%s:%s\', id, google_id IS NULL, facebook_id IS NULL, role), \',\' ORDER BY id) FROM users'
+    t.equal(await one(shape), (await pg.psql('rotv', ['-At', '-c', shape])).stdout.trim())
+
+    await ensureFrontendBuilt()
+    const app = await startApp({ ...pgEnv(pg, 'imported'), SESSION_SECRET: 'anonymize-test-secret-0123456789abcdef' })
+    t.teardown(() => app.stop())
+    const health = await (await pollUntil(`${app.url}/api/health`, (r) => r.status === 200)).json() as { counts: Record<string, number> }
+    t.equal(health.counts.users, DEMO_COUNTS.users)
+    t.equal(health.counts.pois, DEMO_COUNTS.pois)
+    const login = (email: string, password: string) =>
+      fetch(`${app.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) })
+    const anonEmail = hashEmail(keyed(salt), DEMO_LOGIN.email)
+    const ok = await login(anonEmail, settings.rules.devPassword)
+    t.equal(ok.status, 200, 'the demo user logs in under the anonymized address with the dev password')
+    const body = (await ok.json()) as { user: { email: string; name: string } }
+    t.equal(body.user.email, anonEmail)
+    t.not(body.user.name, 'Demo Explorer')
+    t.equal((await login(DEMO_LOGIN.email, DEMO_LOGIN.password)).status, 401, 'the original address and password are gone')
+    t.equal((await login(anonEmail, DEMO_LOGIN.password)).status, 401, 'the original password no longer works')
+    // Any user, e.g. the last one, logs in with the dev password.
+    const last = await one(`SELECT email FROM users ORDER BY id DESC LIMIT 1`)
+    t.equal((await login(last, settings.rules.devPassword)).status, 200)
+  })
+
+  t.test('export: the anonymized snapshot as one file, imported back with the file source', async (t) => {
+    const gz = join(work, 'handover.sql.gz')
+    const r = await exportSnapshot(store, 'production', { out: gz })
+    t.equal(r.format, 'gzip')
+    const plainSql = zlib.gunzipSync(readFileSync(gz)).toString('utf8')
+    t.same(leaks(plainSql), [])
+    t.equal(Buffer.byteLength(plainSql), manifest.uncompressedBytes)
+    const br = await exportSnapshot(store, 'production', { out: join(work, 'handover.sql.br') })
+    t.equal(br.bytes, manifest.compressedBytes, '.sql.br is the stored file')
+    const contractor = openStore(join(work, 'contractor'))
+    const back = await contractor.pull({ name: 'file', kind: 'file', file: gz }, { as: 'from-us' })
+    t.same(back.tables, manifest.tables)
+    t.equal(back.uncompressedBytes, manifest.uncompressedBytes)
+
+    const plainStore = openStore(join(work, 'plain-home'))
+    await t.rejects(exportSnapshot(plainStore, 'plain', { out: join(work, 'plain.sql.gz') }), SnapshotNotAnonymizedError)
+    await t.rejects(stat(join(work, 'plain.sql.gz')), { code: 'ENOENT' }, 'nothing written when refused')
+    const forced = await exportSnapshot(plainStore, 'plain', { out: join(work, 'plain.sql'), force: true })
+    t.equal((await stat(forced.path)).mode & 0o777, 0o600, 'a forced export of personal data is owner-only')
+  })
+})
+
+t.test('coverage: stale rules and unruled personal columns warn, or fail in strict mode', async (t) => {
+  const store = openStore(join(work, 'coverage'))
+  const base = await loadAnonymizeRules(REPO)
+  const loose = normalizeRules({
+    devPassword: 'dev-pass', passwordHash: hashPasswordWithSalt,
+    tables: {
+      users: { columns: { email: 'hash-email', phone: 'fake-phone', password_hash: 'password', google_id: 'hash', facebook_id: 'hash' } },
+      session: 'truncate-table',
+      'public.newsletter_subscribers': 'truncate-table',
+      pois: { columns: { name: 'keep', address: 'keep' } },
+      job_logs: { columns: { job_name: 'keep' } },
+    },
+  })
+  t.not(loose.sha256, base.rules.sha256)
+  const warned = await store.pull(urlSpec(), { anonymize: { rules: loose, salt } })
+  t.same(warned.anonymization?.warnings, [
+    'public.users: column name looks personal but has no rule (copied unchanged)',
+    'public.users: rule for phone, not in the dump',
+    'public.newsletter_subscribers: named in the rules but not in the dump',
+  ])
+  const before = await store.get('production')
+  const err = await store.pull(urlSpec(), { anonymize: { rules: loose, salt, strict: true } }).catch((e: unknown) => e)
+  t.type(err, AnonymizeCoverageError)
+  t.match((err as AnonymizeCoverageError).details?.join('\n'), /column name looks personal/)
+  t.same(await store.get('production'), before, 'the failed strict pull kept the previous snapshot')
+
+  const collide = normalizeRules({ devPassword: 'dev-pass', passwordHash: hashPasswordWithSalt, tables: { users: { columns: { email: { transform: () => 'same@example.invalid', unique: true } } } } })
+  await t.rejects(store.pull(urlSpec(), { anonymize: { rules: collide, salt } }), AnonymizeCollisionError)
+  t.same(await store.get('production'), before)
+  t.same(readdirSync(store.pathOf('production')).filter((f) => f.endsWith('.tmp')), [], 'no temp file left behind')
+})
+
+t.test('quoted identifiers and escaped values survive the COPY round trip', async (t) => {
+  await pg.psql('odd', ['-c', `
+    CREATE TABLE "Odd Table" (id int PRIMARY KEY, "E-Mail" text UNIQUE, note text, "Phone" text);
+    INSERT INTO "Odd Table" VALUES
+      (1, E'tab\\there@x.org', E'line1\\nline2\\t\\\\back', NULL),
+      (2, E'back\\\\slash@x.org', NULL, '+44 20 7946 0000'),
+      (3, 'plain@x.org', E'\\\\.', '');
+  `])
+  const rules = normalizeRules({
+    devPassword: 'dev-pass', passwordHash: hashPasswordWithSalt,
+    tables: { 'Odd Table': { columns: { 'E-Mail': { transform: 'hash-email', unique: true }, note: (v) => (v === null ? null : `${v.toUpperCase()}\t!`), Phone: 'fake-phone' } } },
+  })
+  const store = openStore(join(work, 'odd'))
+  const m = await store.pull(urlSpec('odd'), { as: 'odd', anonymize: { rules, salt, strict: true } })
+  t.same(m.anonymization?.warnings, [])
+  await pg.psql('postgres', ['-c', 'CREATE DATABASE odd_imported'])
+  const opened = await store.openForImport('odd')
+  await loadDump({ connection: { connectionString: pg.url('odd_imported') }, input: opened.stream, parallel: 2 })
+  const json = (await pg.psql('odd_imported', ['-At', '-c', `SELECT json_agg(o ORDER BY id) FROM "Odd Table" o`])).stdout
+  const rows = JSON.parse(json) as { id: number; 'E-Mail': string; note: string | null; Phone: string | null }[]
+  const k = keyed(salt)
+  t.same(rows.map((r) => r['E-Mail']), ['tab\there@x.org', 'back\\slash@x.org', 'plain@x.org'].map((e) => hashEmail(k, e)), 'e-mails with a tab and a backslash were decoded before hashing')
+  t.same(rows.map((r) => r.note), ['LINE1\nLINE2\t\\BACK\t!', null, '\\.\t!'], 'the custom transform saw and wrote real tabs, newlines and backslashes')
+  t.equal(rows[0]!.Phone, null, 'NULL stays NULL')
+  t.match(rows[1]!.Phone, /^\+1 555 01\d\d$/)
+  t.match(rows[2]!.Phone, /^\+1 555 01\d\d$/)
+})
