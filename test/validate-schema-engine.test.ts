@@ -8,7 +8,7 @@ import t from 'tap'
 import { generateDemoDump } from '../lib/demo/generate.ts'
 import { CancelledError } from '../lib/errors.ts'
 import { loadDump } from '../lib/loader/index.ts'
-import { compareSchemas, readSchema, schemaOnly, validateSchema, type SchemaModel } from '../lib/schema/index.ts'
+import { compareSchemas, describeDifference, readSchema, schemaOnly, validateSchema, type SchemaModel } from '../lib/schema/index.ts'
 import { isPostgresProcess } from '../lib/postgres/status.ts'
 import { MIGRATIONS_DIR } from './helpers/app-server.ts'
 import { startProductionPostgres } from './helpers/production-postgres.ts'
@@ -73,6 +73,11 @@ t.test('the catalog reader covers every kind of object, and the comparison names
   t.match(by('index', 'trails_park_idx'), { migrations: { definition: 'CREATE INDEX trails_park_idx ON public.trails USING btree (park_id, length_km)' } })
   t.match(by('view', 'reporting.big_parks'), { change: 'differs', migrations: { definition: /1000/ } })
   t.match(by('function', 'public.touch()'), { change: 'differs', migrations: { definition: /trim/ } })
+  const text = describeDifference(by('function', 'public.touch()')!).join('\n')
+  t.match(text, /^function public\.touch\(\): definitions differ \(- production, \+ migrations\)\n/)
+  t.match(text, /\n {2}- .*BEGIN RETURN NEW; END/, 'the line only production has')
+  t.match(text, /\n {2}\+ .*NEW\.name := trim\(NEW\.name\)/, 'the line only the migrations make')
+  t.match(text, /\n {4}CREATE OR REPLACE FUNCTION public\.touch\(\)/, 'a line both have')
   t.match(by('trigger', 'parks_touch'), { migrations: { definition: /BEFORE INSERT OR UPDATE/ } })
   t.match(by('extension', 'citext'), { change: 'only-in-migrations', production: null })
   t.equal(diffs.length, 10, diffs.map((d) => `${d.kind} ${d.name}`).join(', '))

@@ -75,6 +75,11 @@ t.test('the demo snapshot matches the migrations', async (t) => {
   t.equal(plain.code, 0, plain.all)
   t.match(plain.stdout, /no differences: production's schema is what the migrations make/)
   t.match(plain.stdout, /migrations: 3 applied on production, 0 pending/)
+
+  const missing = cli(e, ['validate-schema', 'nosuch'])
+  t.equal(missing.code, 1)
+  t.match(missing.stdout, /no snapshot named "nosuch"/)
+  t.match(missing.stdout, /fix: pull it/)
 })
 
 t.test('hand-made changes on production are drift: object, both definitions, non-zero exit', async (t) => {

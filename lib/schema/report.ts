@@ -46,8 +46,30 @@ export function describeDifference(d: SchemaDifference): string[] {
     return [`${what} (${(d.fields ?? ['definition']).join(', ')} differ${d.fields?.length === 1 ? 's' : ''}): production has \`${p}\`; the migrations make \`${m}\``]
   }
   const block = (label: string, text: string | undefined) => (text === undefined ? [] : [`  ${label}:`, ...text.split('\n').map((l) => `    ${l}`)])
-  const head = d.change === 'only-in-production' ? `${what}: only production has it; no migration makes it` : d.change === 'only-in-migrations' ? `${what}: production lacks it; the migrations make it` : `${what}: definitions differ`
-  return [head, ...block('production', p), ...block('migrations', m)]
+  if (d.change === 'only-in-production') return [`${what}: only production has it; no migration makes it`, ...block('production', p)]
+  if (d.change === 'only-in-migrations') return [`${what}: production lacks it; the migrations make it`, ...block('migrations', m)]
+  // Both sides, line by line: "-" only production has the line, "+" only the migrations make it.
+  return [`${what}: definitions differ (- production, + migrations)`, ...lineDiff(p!.split('\n'), m!.split('\n')).map((l) => `  ${l}`)]
+}
+
+/** A full listing of both texts with each line marked "  " (both), "- " (first only) or "+ " (second only). */
+export function lineDiff(a: readonly string[], b: readonly string[]): string[] {
+  // Longest common subsequence table; definitions are at most a few hundred lines.
+  const lcs = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0))
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!)
+  }
+  const out: string[] = []
+  let i = 0
+  let j = 0
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      out.push(`  ${a[i++]}`)
+      j++
+    } else if (i < a.length && (j >= b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) out.push(`- ${a[i++]}`)
+    else out.push(`+ ${b[j++]}`)
+  }
+  return out
 }
 
 function grouped(diffs: SchemaDifference[]): string[] {
