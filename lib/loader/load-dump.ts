@@ -104,8 +104,8 @@ class DumpLoad {
   private pool?: WorkerPool
 
   private failure?: unknown
-  private rejectFailure!: (err: unknown) => void
-  private readonly failed: Promise<never>
+  /** Rejecters of the waits in progress (see race()). */
+  private waiting = new Set<(err: unknown) => void>()
   private shutdown?: Promise<void>
 
   private phase: LoadPhase = 'connecting'
@@ -139,10 +139,6 @@ class DumpLoad {
     } else {
       this.input = opts.input
     }
-    this.failed = new Promise<never>((_, reject) => {
-      this.rejectFailure = reject
-    })
-    this.failed.catch(() => {})
   }
 
   async run(): Promise<LoadResult> {
@@ -205,7 +201,8 @@ class DumpLoad {
   private fail(err: unknown): void {
     if (this.failure !== undefined) return
     this.failure = err
-    this.rejectFailure(err)
+    for (const reject of this.waiting) reject(err)
+    this.waiting.clear()
     this.pool?.close(err)
     this.shutdown = this.abortAll()
   }
@@ -225,9 +222,26 @@ class DumpLoad {
   }
 
   /** Await p, but give up as soon as the load has failed or was cancelled. */
+  // Not Promise.race(p, failed): every call would leave a reaction on the long-lived `failed` promise
+  // holding its result (input chunks included) until the end of the load.
   private race<T>(p: Promise<T>): Promise<T> {
-    p.catch(() => {})
-    return Promise.race([p, this.failed])
+    if (this.failure !== undefined) {
+      p.catch(() => {})
+      return Promise.reject(this.failure)
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.add(reject)
+      p.then(
+        (value) => {
+          this.waiting.delete(reject)
+          resolve(value)
+        },
+        (err: unknown) => {
+          this.waiting.delete(reject)
+          reject(err)
+        },
+      )
+    })
   }
 
   // ---- the reader ----
