@@ -105,7 +105,17 @@ export class AnonymizeStream extends Transform {
   /** Emits everything of `buf` it can; keeps an incomplete last line in `carry` unless `final`. */
   private process(buf: Buffer, final: boolean): void {
     this.carry = null
+    // Output is gathered into one buffer per input chunk: thousands of row-sized pushes would each
+    // become a separate call into the compressor downstream.
     const out: Buffer[] = []
+    let rewritten = '' // consecutive rewritten rows, turned into one Buffer when pass-through resumes
+    const emit = (from: number, to: number) => {
+      if (rewritten) {
+        out.push(Buffer.from(rewritten))
+        rewritten = ''
+      }
+      if (to > from) out.push(buf.subarray(from, to))
+    }
     let passStart = 0 // start of bytes not yet emitted that pass through unchanged
     let pos = 0
     while (pos < buf.length) {
@@ -141,7 +151,8 @@ export class AnonymizeStream extends Transform {
         else if (first === 0x5c /* \ */) {
           const replaced = this.restrictLine(buf.toString('utf8', pos, lineEnd))
           if (replaced !== undefined) {
-            out.push(buf.subarray(passStart, pos), Buffer.from(replaced + (nl === -1 ? '' : '\n')))
+            emit(passStart, pos)
+            rewritten = replaced + (nl === -1 ? '' : '\n')
             passStart = next
           }
         }
@@ -149,18 +160,20 @@ export class AnonymizeStream extends Transform {
         this.state = 'sql'
         this.active = null
       } else if (this.state === 'copy-drop') {
-        out.push(buf.subarray(passStart, pos))
+        if (pos > passStart) emit(passStart, pos)
         passStart = next
         this.record.tables[this.active!.key]!.rows = ++this.active!.rows
       } else {
-        out.push(buf.subarray(passStart, pos), Buffer.from(this.rewriteRow(buf.toString('utf8', pos, lineEnd)) + (nl === -1 ? '' : '\n')))
+        if (pos > passStart) emit(passStart, pos)
+        rewritten += this.rewriteRow(buf.toString('utf8', pos, lineEnd)) + (nl === -1 ? '' : '\n')
         passStart = next
       }
       pos = next
     }
     if (pos < buf.length) this.carry = Buffer.from(buf.subarray(pos)) // a copy: the chunk may be reused upstream
-    out.push(buf.subarray(passStart, pos))
-    for (const b of out) if (b.length) this.push(b)
+    emit(passStart, pos)
+    if (out.length === 1) this.push(out[0])
+    else if (out.length > 1) this.push(Buffer.concat(out))
   }
 
   /**

@@ -6,7 +6,7 @@
 // column marked { unique: true } they get a tag of 48 HMAC bits. For every unique column the stream also
 // keeps the outputs it has seen and fails the pull on a repeat, so a collision can never produce a
 // snapshot that does not import.
-import { createHmac } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import type { NormalizedColumnRule, NormalizedRules, TransformContext } from './rules.ts'
 
 export type ValueTransform = (value: string | null) => string | null
@@ -18,8 +18,22 @@ export interface Keyed {
   hmac(text: string): Buffer
 }
 
+/**
+ * HMAC-SHA256 keyed by the salt, with the key's inner and outer pads hashed once and copied per value:
+ * the same result as createHmac, at a fraction of its per-call set-up cost (a pull may hash millions of
+ * values).
+ */
 export function keyed(salt: string): Keyed {
-  return { hmac: (text) => createHmac('sha256', salt).update(text).digest() }
+  let key = Buffer.from(salt, 'utf8')
+  if (key.length > 64) key = createHash('sha256').update(key).digest()
+  const pad = (byte: number) => {
+    const b = Buffer.alloc(64, byte)
+    for (let i = 0; i < key.length; i++) b[i]! ^= key[i]!
+    return createHash('sha256').update(b)
+  }
+  const inner = pad(0x36)
+  const outer = pad(0x5c)
+  return { hmac: (text) => outer.copy().update(inner.copy().update(text).digest()).digest() }
 }
 
 /** What identifies the salt in a manifest without revealing it (an HMAC of a fixed label, 64 bits). */
@@ -64,6 +78,23 @@ export function devPasswordHash(k: Keyed, rules: NormalizedRules): string {
   return rules.passwordHash(rules.devPassword, k.hmac('dev-password salt').subarray(0, 16))
 }
 
+const MEMO_LIMIT = 65_536
+
+/** Repeated values (names, a few thousand distinct messages) are hashed once; bounded, so memory is too. */
+function memo(f: (v: string) => string): ValueTransform {
+  let cache = new Map<string, string>()
+  return (v) => {
+    if (v === null) return null
+    let r = cache.get(v)
+    if (r === undefined) {
+      r = f(v)
+      if (cache.size >= MEMO_LIMIT) cache = new Map()
+      cache.set(v, r)
+    }
+    return r
+  }
+}
+
 export function columnTransform(k: Keyed, rules: NormalizedRules, table: string, column: string, rule: NormalizedColumnRule, devHash: () => string): ValueTransform | 'keep' {
   const t = rule.transform
   if (typeof t === 'function') {
@@ -80,12 +111,12 @@ export function columnTransform(k: Keyed, rules: NormalizedRules, table: string,
     case 'password':
       return () => devHash()
     case 'hash-email':
-      return (v) => (v === null ? null : hashEmail(k, v))
+      return memo((v) => hashEmail(k, v))
     case 'hash':
-      return (v) => (v === null ? null : hashToken(k, v))
+      return memo((v) => hashToken(k, v))
     case 'fake-name':
-      return (v) => (v === null ? null : fakeName(k, v, rule.unique))
+      return memo((v) => fakeName(k, v, rule.unique))
     case 'fake-phone':
-      return (v) => (v === null ? null : fakePhone(k, v, rule.unique))
+      return memo((v) => fakePhone(k, v, rule.unique))
   }
 }

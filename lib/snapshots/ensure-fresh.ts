@@ -2,6 +2,7 @@
 // pull (from the demo generator when no source is configured); stale -> warn with the refresh command,
 // or refresh when asked to.
 import type { SourceSpec } from '../sources/types.ts'
+import type { AnonymizeSettings } from '../anonymize/stream.ts'
 import { describeError } from '../errors.ts'
 import { seedCommand } from './errors.ts'
 import { adoptLegacySeed } from './legacy.ts'
@@ -27,6 +28,8 @@ export interface EnsureFreshOptions {
   legacyName?: string
   onProgress?: ProgressCallback
   signal?: AbortSignal
+  /** Anonymize what gets pulled (ANONYMIZE=true): see lib/anonymize. */
+  anonymize?: AnonymizeSettings
 }
 
 export type EnsureFreshAction = 'kept' | 'pulled' | 'refreshed' | 'adopted-legacy' | 'stale'
@@ -54,7 +57,7 @@ export async function ensureFresh(opts: EnsureFreshOptions): Promise<EnsureFresh
   }
   if (!manifest) {
     const source = sourceOrDemo(opts, notices, `snapshot "${name}" is missing`)
-    manifest = await store.pull(source, { as: name, onProgress: opts.onProgress, signal: opts.signal })
+    manifest = await store.pull(source, { as: name, onProgress: opts.onProgress, signal: opts.signal, anonymize: opts.anonymize })
     notices.push({ level: 'info', message: `pulled snapshot "${name}" from ${manifest.source.description}: ${manifest.totalRows} rows` })
     return { manifest, action: 'pulled', notices }
   }
@@ -64,7 +67,7 @@ export async function ensureFresh(opts: EnsureFreshOptions): Promise<EnsureFresh
     if (opts.refreshStale) {
       const source = sourceOrDemo(opts, notices, `snapshot "${name}" is ${age} old`)
       try {
-        manifest = await store.pull(source, { as: name, onProgress: opts.onProgress, signal: opts.signal })
+        manifest = await store.pull(source, { as: name, onProgress: opts.onProgress, signal: opts.signal, anonymize: opts.anonymize })
         notices.push({ level: 'info', message: `refreshed snapshot "${name}" (was ${age} old): ${manifest.totalRows} rows` })
         return { manifest, action: 'refreshed', notices }
       } catch (err) {

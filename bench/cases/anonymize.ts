@@ -1,0 +1,43 @@
+// Anonymization's cost on a pull: the same demo dump pulled with and without rules in one run, on this
+// machine (lib/anonymize/throughput.ts). Two rule sets: the shipped anonymize.config.ts (the reference
+// app: users rewritten, sessions dropped, the bulky job_logs passed through) and a worst case that
+// rewrites two columns of every job_logs row. Run alone: npx tsx bench/cases/anonymize.ts [SIZE_MB] [REPS]
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { loadAnonymizeRules, measureAnonymizeThroughput, normalizeRules, type ThroughputResult } from '../../lib/anonymize/index.ts'
+import { hashPasswordWithSalt } from '../../lib/demo/password.ts'
+
+export interface AnonymizeCaseResult {
+  sizeBytes: number
+  shipped: ThroughputResult
+  everyRow: ThroughputResult
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+
+export async function runAnonymizeCase(sizeBytes = 120 * 1024 * 1024, repetitions = 2): Promise<AnonymizeCaseResult> {
+  const salt = randomBytes(24).toString('hex')
+  const { rules, origin } = await loadAnonymizeRules(ROOT)
+  const shipped = await measureAnonymizeThroughput({ size: sizeBytes, repetitions, settings: { rules, salt, rulesOrigin: origin } })
+  const worst = normalizeRules({
+    devPassword: 'dev-pass',
+    passwordHash: hashPasswordWithSalt,
+    tables: { job_logs: { columns: { message: 'hash', job_name: 'fake-name' } }, users: { columns: { email: 'hash-email' } }, session: 'truncate-table' },
+  })
+  const everyRow = await measureAnonymizeThroughput({ size: sizeBytes, repetitions, settings: { rules: worst, salt } })
+  return { sizeBytes, shipped, everyRow }
+}
+
+export function formatAnonymizeCase(r: AnonymizeCaseResult): string {
+  const line = (label: string, x: ThroughputResult) =>
+    `${label.padEnd(30)} dump ${(x.dumpBytes / 1048576).toFixed(1)} MB  pull plain ${x.plainPullMs.map((ms) => (ms / 1000).toFixed(2)).join('/')} s  ` +
+    `anonymized ${x.anonymizedPullMs.map((ms) => (ms / 1000).toFixed(2)).join('/')} s  slowdown ${x.slowdownPercent.toFixed(1)}%  ` +
+    `transform alone ${(x.transformOnlyMs / 1000).toFixed(2)} s (${x.transformMBps.toFixed(0)} MB/s), ${x.rowsRewritten} rows rewritten`
+  return [line('shipped rules', r.shipped), line('worst case (every job_logs row)', r.everyRow)].join('\n')
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const mb = Number(process.argv[2] ?? 120)
+  const reps = Number(process.argv[3] ?? 2)
+  console.log(formatAnonymizeCase(await runAnonymizeCase(mb * 1024 * 1024, reps)))
+}
