@@ -173,6 +173,7 @@ t.test('pending and drift in one snapshot are told apart; a migration production
   await pg.psql('rotv', ['-c', `
     ALTER TABLE public.users ALTER COLUMN name DROP NOT NULL;
     INSERT INTO public.schema_migrations (id, checksum) VALUES ('002a_hotfix', 'deadbeef');
+    UPDATE public.schema_migrations SET checksum = 'c0ffee' WHERE id = '001_initial';
   `])
   const e = environment(t, { PRODUCTION_DATABASE_URL: pg.url('rotv') })
   t.equal(cli(e, ['seed']).code, 0)
@@ -185,12 +186,15 @@ t.test('pending and drift in one snapshot are told apart; a migration production
   t.same(v.pending.map(keyOf).sort(), ['index public.pois.pois_destination_name_idx only-in-migrations', 'view public.destination_summary only-in-migrations'])
   t.same(v.migrations.missingFromRepository.map((m) => m.id), ['002a_hotfix'])
   t.same(v.migrations.pending, ['003_destinations_view'])
+  t.match(v.migrations, { changedSinceApplied: [{ id: '001_initial', productionChecksum: 'c0ffee' }] })
 
   const plain = cli(e, ['validate-schema'])
   t.equal(plain.code, 1)
   t.match(plain.stdout, /1 applied on production but missing from the repository \(002a_hotfix\)/)
   t.match(plain.stdout, /DRIFT: 1 difference between production \(with the pending migrations applied\) and the migrations/)
   t.match(plain.stdout, /column name \(nullable differs\): production has `text`; the migrations make `text NOT NULL`/)
+  t.match(plain.stdout, /001_initial changed after production applied it \(production sha256 c0ffee…/)
+  t.match(plain.stdout, /warning: validate-schema: 001_initial changed after production applied it/)
 })
 
 t.test('a pending migration that fails on production\'s schema is drift', async (t) => {

@@ -6,6 +6,13 @@
 //
 //   readSchema(client): Promise<SchemaModel>
 //
+// Why hand-written queries and not a schema-diff package: the closest maintained one on npm,
+// @pgkit/schemainspect (a TypeScript port of Python's schemainspect, used by @pgkit/migra), was tried
+// and reads these objects fine, but it is a 0.x single-maintainer port with a Python-shaped API, brings
+// 32 packages including a second, pinned `pg` (~8.14) and pg-promise, and migra's output is a DDL
+// script, not the per-object, two-sided report needed here. The server's deparsers already do the
+// hard part; what is left is a dozen catalog queries.
+//
 // Only the user's objects: system schemas and objects that belong to an extension are left out (the
 // extension itself is one object). Ownership, privileges and comments are not compared: snapshots are
 // dumped with --no-owner --no-acl, so they never carry them.
