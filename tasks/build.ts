@@ -10,6 +10,7 @@ export default defineTask({
   options: [
     { name: 'base-image', type: 'string', description: 'ARG BASE_IMAGE (default ROTV_BASE_IMAGE, else the public debian:trixie-slim)' },
     { name: 'tag', type: 'string', description: `image tag (default ROTV_IMAGE, else ${DEFAULT_IMAGE})` },
+    { name: 'no-cache', type: 'flag', description: 'rebuild every stage (e.g. for Debian security updates in the infrastructure stage)' },
     { name: 'ca-file', type: 'string', description: 'extra CA bundle for npm behind a TLS-intercepting proxy (default NODE_EXTRA_CA_CERTS); a build secret, never in the image' },
   ],
   examples: [
@@ -25,6 +26,7 @@ export default defineTask({
       tag: (opts.tag as string | undefined) ?? (process.env.ROTV_IMAGE || DEFAULT_IMAGE),
       baseImage: (opts['base-image'] as string | undefined) ?? (process.env.ROTV_BASE_IMAGE || undefined),
       caFile: caFile(opts['ca-file'] as string | undefined),
+      noCache: Boolean(opts['no-cache']),
       signal: ctx.signal,
       onLine: (line) => io.progress(line),
     })

@@ -1,7 +1,7 @@
 import { openStore, ageOf } from '../lib/snapshots/index.ts'
 import { hostSettings, snapshotHandle, snapshotName } from '../lib/runtime/from-config.ts'
 import { startHost, stopHost } from '../lib/runtime/host.ts'
-import { startContainer } from '../lib/runtime/container.ts'
+import { followAndStop, startContainer } from '../lib/runtime/container.ts'
 import { containerSettings } from '../lib/container/settings.ts'
 import { containerSnapshot } from '../lib/container/snapshot.ts'
 import { runtimeForStart } from '../lib/container/select-runtime.ts'
@@ -13,7 +13,7 @@ export default defineTask({
   description: 'Start the app on a throwaway in-memory PostgreSQL loaded with the snapshot (clean slate every time)',
   dependsOn: ['validate-env', 'seed-fresh'],
   args: [{ name: 'snapshot', description: 'snapshot to start on (default: SNAPSHOT, else the configured source\'s)' }],
-  options: [{ name: 'foreground', type: 'flag', description: 'stay attached: app output here, Ctrl-C stops everything (host runtime)' }],
+  options: [{ name: 'foreground', type: 'flag', description: 'stay attached: app output here, Ctrl-C stops everything' }],
   examples: [
     'npx tsx Taskfile.ts start',
     'npx tsx Taskfile.ts start prod-2026-01',
@@ -29,19 +29,25 @@ export default defineTask({
     const pulled = manifest ? `, pulled ${ageOf(manifest).text} ago` : ''
     const where = config.persistentData ? `data in ${config.dataDir}` : 'in-memory data (thrown away on stop)'
 
+    const foreground = Boolean(ctx.invocations.get('start')?.options.foreground)
     if ((await runtimeForStart(config)) === 'container') {
       const settings = containerSettings(config)
       const result = await startContainer(settings, { snapshot: await containerSnapshot(store, name), signal: ctx.signal, onProgress: (m) => io.progress(m) })
       for (const n of result.notices) io.log(n)
       io.log(`container ${settings.name} (${settings.image}); ${describePrepared(result.state.prepared)}; snapshot "${name}"${pulled}; ${where}`)
+      const summary = `ready at ${result.url}: ${countsLine(result.health.counts)}`
+      if (foreground) {
+        io.log(`${summary}\n(attached: Ctrl-C stops the container)`)
+        await followAndStop(config.dataHome, ctx.signal)
+        return { summary: 'stopped', data: { url: result.url } }
+      }
       return {
-        summary: `ready at ${result.url}: ${countsLine(result.health.counts)}`,
+        summary,
         data: { url: result.url, counts: result.health.counts, schemaVersion: result.health.schemaVersion, snapshot: name, prepared: result.state.prepared, mode: result.state.mode, runtime: 'container' },
       }
     }
 
     const snapshot = await snapshotHandle(store, name)
-    const foreground = Boolean(ctx.invocations.get('start')?.options.foreground)
     // startHost stops whatever it started when it fails or is interrupted; an environment that was
     // already running is never touched by a failed start.
     const result = await startHost(hostSettings(config), { snapshot, foreground, signal: ctx.signal, onProgress: (m) => io.progress(m) })

@@ -64,6 +64,11 @@ t.test('build caches every stage; bump-version rebuilds the application stage on
   t.notMatch(listing, /npm-ca/, 'the build secret (CA bundle) is not in the image')
   const grep = (await podman(['run', '--rm', '--entrypoint', 'sh', TAG, '-c', `grep -rl ${secret} / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null; true`])).stdout
   t.equal(grep.trim(), '', 'the .env secret is in no file of the image')
+  const tools = (await podman(['run', '--rm', '--entrypoint', 'sh', TAG, '-c', 'chromium --version; node --version; id -u postgres; id -g postgres; psql --version'])).stdout
+  t.match(tools, /^Chromium \d+/m, "Debian's Chromium is in the image (/usr/bin/chromium, for Playwright)")
+  t.match(tools, /^v20\./m, "Debian's Node.js 20")
+  t.match(tools, /^70\n70\n/m, 'postgres is UID/GID 70')
+  t.match(tools, /PostgreSQL\) 17\./)
   const inspect = await podman(['image', 'inspect', TAG])
   t.notOk(inspect.stdout.includes(secret), 'podman inspect of the image does not show it')
   const history = await podman(['history', '--no-trunc', TAG])

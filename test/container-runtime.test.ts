@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { runCli, type CliResult } from './helpers/cli.ts'
+import { repo, runCli, type CliResult } from './helpers/cli.ts'
 import { containerEnv, ensureTestImage, podman, psAll, removeContainer, TEST_IMAGE } from './helpers/podman.ts'
 
 t.before(async () => {
@@ -79,6 +79,8 @@ t.test('dev mode: snapshot in tmpfs, counts, reset, clean slate, warm restart, s
   t.match(mounts, /^tmpfs \/data\/pgdata tmpfs [^\n]*size=2097152k/m, 'PGDATA is on a 2G tmpfs')
   t.match(mounts, /^70:70 700$/m, 'the cluster belongs to UID 70, mode 0700')
   t.equal(await psql(name, "SELECT current_setting('listen_addresses')"), '127.0.0.1', 'PostgreSQL listens on loopback only')
+  t.equal(await psql(name, "SELECT name FROM pg_available_extensions WHERE name = 'postgis'"), 'postgis', 'PostGIS is available')
+  t.match(await psql(name, 'SELECT version()'), /^PostgreSQL 17\./, "Debian's PostgreSQL 17")
 
   // Secrets: delivered to the app, but never on a command line nor in the engine's configuration.
   t.ok(first.samples > 0, `ps was sampled during start (${first.samples} samples)`)
@@ -163,4 +165,30 @@ t.test('persistent mode: DATA_DIR bind mount owned by UID 70, data kept across r
   const reset = await runCli(['reset'], env)
   t.equal(reset.code, 1, 'reset refuses persistent data')
   t.match(reset.all, /persistent data/)
+})
+
+t.test('start --foreground: the container output here, Ctrl-C stops and removes the container', async (t) => {
+  const env = await containerEnv()
+  cleanup(t, env)
+  const name = env.ROTV_CONTAINER_NAME!
+  const { spawn } = await import('node:child_process')
+  const child = spawn(join(repo, 'node_modules', '.bin', 'tsx'), [join(repo, 'Taskfile.ts'), 'start', '--foreground'], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d
+      if (/\(attached: Ctrl-C stops the container\)/.test(out)) resolve()
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.once('exit', () => reject(new Error(`start --foreground exited early:\n${out}`)))
+  })
+  await ready
+  t.match(out, `ready at http://localhost:${env.APP_PORT}: 371 POIs`)
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  child.kill('SIGINT')
+  const code = await exited
+  t.equal(code, 130, 'Ctrl-C exits 130')
+  await t.rejects(podman(['container', 'exists', name]), 'the container is stopped and removed')
+  t.match(out, /\[rotv-entrypoint\] SIGTERM: stopping the app, then PostgreSQL/, 'the supervisor output was shown')
 })

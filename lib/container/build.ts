@@ -15,6 +15,8 @@ export interface BuildImageOptions {
   baseImage?: string
   /** Extra CA bundle for `npm ci` behind a TLS-intercepting proxy; a build secret, never in a layer. */
   caFile?: string
+  /** Ignore the layer cache (e.g. to pick up Debian security updates in the infrastructure stage). */
+  noCache?: boolean
   signal?: AbortSignal
   /** Every output line, as it arrives (for --verbose and progress). */
   onLine?: (line: string) => void
@@ -47,6 +49,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
   const args = ['build', '-f', opts.containerfile ?? 'Containerfile', '-t', opts.tag]
   // podman caches layers only with --layers (its default is true, but a containers.conf can turn it off).
   if (opts.engine.name === 'podman') args.push('--layers')
+  if (opts.noCache) args.push('--no-cache')
   if (opts.baseImage) args.push('--build-arg', `BASE_IMAGE=${opts.baseImage}`)
   if (opts.caFile) args.push('--secret', `id=npm-ca,src=${opts.caFile}`)
   // BuildKit collapses its output on a terminal; plain keeps the per-step CACHED lines we parse.

@@ -8,6 +8,7 @@
 // `podman unshare chown 70:70 DATA_DIR` first so the container's postgres user (UID 70) owns it.
 // Secrets go in a 0600 dotenv file in the data home, mounted read-only and removed once the app is up:
 // never on a command line (`ps`), never in the container's or the image's configuration (`inspect`).
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -115,13 +116,14 @@ export async function startContainer(settings: ContainerSettings, opts: Containe
   let created = false
   try {
     progress(`starting container ${settings.name} (${settings.image}, ${mode === 'dev' ? 'in-memory data' : `data in ${settings.persistentDir}`})`)
+    // Set before the call: a Ctrl-C can kill the client after the engine already created the container.
+    created = true
     const run = await runEngine(engine, args, { signal: opts.signal })
     if (run.code !== 0) {
       throw new ContainerStartError(`${engine.name} run failed: ${`${run.stderr}${run.stdout}`.trim().split('\n').slice(-6).join(' ')}`, {
         fix: engine.rootless ? 'rootless podman needs uidmap, /etc/subuid and /etc/subgid ranges for your user, and /dev/net/tun' : `check \`${engine.name} info\``,
       })
     }
-    created = true
     await writeContainerState(settings.home, state)
     const url = `http://localhost:${settings.appPort}`
     progress(`waiting for ${url}/api/health (the container imports the snapshot or copies the warm cluster first)`)
@@ -218,6 +220,26 @@ export async function containerLogsCommand(home: string, opts: { lines: number; 
   const state = await readContainerState(home)
   if (!state) throw new ContainerNotRunningError('no container environment has been started', { fix: 'run `npx tsx Taskfile.ts start`' })
   return { engine: state.engine, args: ['logs', '--tail', String(opts.lines), ...(opts.follow ? ['--follow'] : []), state.name] }
+}
+
+/**
+ * --foreground: the container's output on this terminal until the container exits or `signal` aborts
+ * (Ctrl-C). Then the container is stopped while its output still shows (the supervisor's shutdown lines):
+ * the follower runs in its own process group, so the terminal's Ctrl-C does not end it early.
+ */
+export async function followAndStop(home: string, signal: AbortSignal): Promise<ContainerStopResult> {
+  const cmd = await containerLogsCommand(home, { lines: 0, follow: true })
+  const child = spawn(cmd.engine, cmd.args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true })
+  const closed = new Promise<void>((resolve) => {
+    child.once('error', () => resolve())
+    child.once('close', () => resolve())
+  })
+  await Promise.race([closed, new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })))])
+  const stopped = await stopContainer(home)
+  // `logs --follow` ends with the container; a short grace for its last lines, then it goes regardless.
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))])
+  if (child.exitCode === null) child.kill('SIGTERM')
+  return stopped
 }
 
 async function preparePersistentDir(engine: Engine, dir: string): Promise<void> {
