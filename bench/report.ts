@@ -99,6 +99,7 @@ export function renderText(r: BenchReport): string {
   if (r.sizes) lines.push('', ...sizeLines(r.sizes))
   if (r.baselineProfile) lines.push('', 'original method, median per phase:', ...textTable(['phase', 'median', 'share'], profileRows(r.baselineProfile)))
   if (r.coldStartProfile) lines.push('', 'runner cold start, median per phase:', ...textTable(['phase', 'median', 'share'], profileRows(r.coldStartProfile)))
+  for (const [label, p] of Object.entries(r.containerProfiles ?? {})) lines.push('', `${label}, median per phase:`, ...textTable(['phase', 'median', 'share'], profileRows(p)))
   lines.push('', 'targets:', ...textTable(['target', 'result', 'figure'], r.targets.map(targetCells)))
   if (r.notes.length) lines.push('', ...r.notes.map((n) => `note: ${n}`))
   return lines.join('\n') + '\n'
@@ -115,6 +116,7 @@ export function renderMarkdown(r: BenchReport): string {
   if (r.sizes) out.push('', 'Sizes:', '', ...sizeLines(r.sizes).map((l) => `- ${l}`))
   if (r.baselineProfile) out.push('', 'Original method, median per phase:', '', ...mdTable(['phase', 'median', 'share'], profileRows(r.baselineProfile)))
   if (r.coldStartProfile) out.push('', 'Runner cold start, median per phase:', '', ...mdTable(['phase', 'median', 'share'], profileRows(r.coldStartProfile)))
+  for (const [label, p] of Object.entries(r.containerProfiles ?? {})) out.push('', `${label[0]!.toUpperCase()}${label.slice(1)}, median per phase:`, '', ...mdTable(['phase', 'median', 'share'], profileRows(p)))
   out.push('', 'Targets (ratios against the original method in the same run):', '', ...mdTable(['target', 'result', 'figure'], r.targets.map(targetCells)))
   if (r.notes.length) out.push('', ...r.notes.map((n) => `- ${n}`))
   return out.join('\n') + '\n'

@@ -119,12 +119,23 @@ async function main(): Promise<number> {
     targets: checkTargets(summarized, sizes, opts.sizeBytes),
     coldStartProfile: medianPhases(coldSamples),
     baselineProfile: medianPhases(summarized.find((c) => c.id === 'baseline')?.samples ?? []),
+    containerProfiles: containerProfiles(summarized),
     notes,
   }
   process.stdout.write(renderText(report))
   const files = await writeResults(opts.outDir, report)
   log(`written: ${files.json}, ${files.md} (and latest.json, latest.md)`)
   return summarized.some((c) => c.status === 'failed') ? 1 : 0
+}
+
+function containerProfiles(cases: CaseResult[]): Record<string, Record<string, number>> | undefined {
+  const out: Record<string, Record<string, number>> = {}
+  for (const c of cases) {
+    if (!c.id.startsWith('container:') || c.status !== 'ok') continue
+    const p = medianPhases(c.samples)
+    if (p) out[c.label] = p
+  }
+  return Object.keys(out).length ? out : undefined
 }
 
 /** Runs `repeat` repetitions; a failure becomes a failed row (the other cases still run). */

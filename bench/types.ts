@@ -73,5 +73,7 @@ export interface BenchReport {
   coldStartProfile?: Record<string, number>
   /** Original method: median milliseconds per phase (initdb, start, psql -f). */
   baselineProfile?: Record<string, number>
+  /** Container starts: median milliseconds per phase, from the supervisor's timestamped log, by case label. */
+  containerProfiles?: Record<string, Record<string, number>>
   notes: string[]
 }

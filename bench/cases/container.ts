@@ -162,11 +162,13 @@ async function containerCases(opts: ContainerCaseOptions): Promise<CaseResult[]>
   }
   const startOnce = async (settings: Awaited<ReturnType<typeof newSettings>>['settings'], expect: string): Promise<Sample> => {
     const started = performance.now()
+    const wallStart = Date.now()
     const r = await runtime.startContainer(settings, { snapshot, signal: cleanup.signal, healthTimeoutMs: 600_000 })
     const ms = performance.now() - started
     if (r.state.prepared && r.state.prepared !== expect) throw new Error(`expected a ${expect} container start, got "${r.state.prepared}"`)
+    const logs = await engineMod.runEngine(engine, ['logs', '--timestamps', settings.name], { timeoutMs: 60_000 })
     // No peak RSS: the work happens in podman and inside the container, not in a runner process of ours.
-    return { ms }
+    return { ms, phases: containerPhases(`${logs.stdout}\n${logs.stderr}`, wallStart, wallStart + ms) }
   }
   let last: Awaited<ReturnType<typeof newSettings>> | undefined
   out.push(await attempt('container:cold-start', async () => {
@@ -204,5 +206,24 @@ async function containerCases(opts: ContainerCaseOptions): Promise<CaseResult[]>
       log(`${id} failed: ${(err as Error).message}`)
       return { id, label: LABELS[id], status: 'failed', reason: (err as Error).message.split('\n')[0], samples: [], note }
     }
+  }
+}
+
+/**
+ * Where a container start spends its time, from the supervisor's own timestamped log lines
+ * (`podman logs --timestamps`): up to its first line (podman run, runc, tini, entrypoint, node + tsx
+ * loading the supervisor), up to "database ready" (warm copy or import, migrations, pristine copy),
+ * and the rest (app boot, health polling, the runtime's own bookkeeping).
+ */
+export function containerPhases(logText: string, startMs: number, endMs: number): Record<string, number> | undefined {
+  const lines = logText.split('\n').map((l) => /^(\S+)\s+(.*)$/.exec(l)).filter((m): m is RegExpExecArray => Boolean(m && m[2]!.startsWith('[rotv-entrypoint]')))
+  const at = (m: RegExpExecArray | undefined) => (m ? Date.parse(m[1]!.replace(/(\.\d{3})\d*/, '$1')) : NaN)
+  const first = at(lines[0])
+  const ready = at(lines.find((m) => m[2]!.includes('database ready')))
+  if (!Number.isFinite(first) || !Number.isFinite(ready)) return undefined
+  return {
+    'podman run to the supervisor\'s first line (runc, entrypoint, node + tsx)': first - startMs,
+    'prepare database (warm copy or import, migrations, pristine copy)': ready - first,
+    'app boot to /api/health': endMs - ready,
   }
 }
