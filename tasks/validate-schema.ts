@@ -32,6 +32,7 @@ export default defineTask({
       limitBytes: config.tmpfsSizeBytes,
       signal: ctx.signal,
       onProgress: (m) => io.progress(m),
+      onScratchServer: (s) => io.log(`throwaway PostgreSQL on port ${s.port} in ${s.dir} (removed when done)`),
     })
     const lines = formatValidation(result)
     const pending = result.migrations.pending.length

@@ -2,12 +2,13 @@
 // changes on a loopback "production" (PostgreSQL 15 loaded with the demo dump, pulled through the url
 // source) are reported with the object, both definitions and a non-zero exit; a pending migration is
 // told apart from drift; and the throwaway server is gone afterwards.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { loadDemoDump } from './helpers/app-server.ts'
-import { isolatedEnv, runCliSync } from './helpers/cli.ts'
+import { isolatedEnv, repo, runCliSync, taskfile, tsx } from './helpers/cli.ts'
 import { startProductionPostgres, type TestPostgres } from './helpers/production-postgres.ts'
 import { generateDemoDump } from '../lib/demo/generate.ts'
 
@@ -210,4 +211,31 @@ t.test('a pending migration that fails on production\'s schema is drift', async 
   t.equal(v.ok, false)
   t.match(v.pendingFailure, { message: /003_destinations_view/ })
   t.same(v.drift.map(keyOf), ['view public.destination_summary only-in-migrations'])
+})
+
+t.test('Ctrl-C stops the throwaway PostgreSQL and removes its directory', async (t) => {
+  const e = environment(t)
+  // Big enough that importing its data (--with-data) is still going on when the interrupt arrives.
+  const dump = join(e.home, 'big.sql')
+  const chunks: Buffer[] = []
+  for await (const c of generateDemoDump({ size: 64 * 1024 * 1024 })) chunks.push(c as Buffer)
+  writeFileSync(dump, Buffer.concat(chunks))
+  t.equal(cli(e, ['seed', '--from-file', dump, '--as', 'big']).code, 0)
+
+  const child = spawn(tsx, [taskfile, 'validate-schema', 'big', '--with-data', '--dotenv', e.envFile], { cwd: repo, env: e.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  const scratchDir = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /throwaway PostgreSQL on port \d+ in (\S+) /.exec(out)
+      if (m) resolve(m[1]!)
+    })
+    child.on('close', () => reject(new Error(`exited before the throwaway server started:\n${out}`)))
+  })
+  t.ok(existsSync(scratchDir), `the throwaway cluster is in ${scratchDir}`)
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+  child.kill('SIGINT')
+  t.equal(await exited, 130, out)
+  t.match(out, /interrupted: task validate-schema was stopped and cleaned up/)
+  t.notOk(existsSync(scratchDir), 'its directory is gone')
 })

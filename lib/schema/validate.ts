@@ -64,7 +64,6 @@ export async function validateSchema(opts: ValidateSchemaOptions): Promise<Schem
   const scratch = await startScratchServer({ binDir: opts.pgBinDir, runAs: opts.runAs, signal: opts.signal })
   try {
     opts.onScratchServer?.({ dir: scratch.dir, port: scratch.server.port, pid: scratch.server.pid })
-    progress(`throwaway PostgreSQL ${scratch.binaries.version.full} on port ${scratch.server.port} in ${scratch.dir}`)
     assertLoadable(opts.snapshot, scratch.binaries)
     const { server } = scratch
     // Without data the schema takes next to no room; with it, the snapshot and its migrated copy do.
