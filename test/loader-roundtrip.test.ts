@@ -140,3 +140,41 @@ t.test('the hand-written tricky dump loads: dollar bodies, COPY escapes, meta-co
   const f = await pg.psql('tricky', ['-At', '-c', 'SELECT public.f(7)'])
   t.equal(f.stdout, " ; $$ not the end $$ ; 7;'--/*\n")
 })
+
+t.test('session state (SET ...) reaches the workers as of each statement', async (t) => {
+  const pg = await startProductionPostgres({ databases: ['session'] })
+  t.teardown(() => pg.stop())
+  // unqualified names: only right if each worker replays search_path as it was when the statement came
+  const dump = [
+    'CREATE SCHEMA s1;',
+    'CREATE SCHEMA s2;',
+    'CREATE TABLE s1.t (a integer);',
+    'CREATE TABLE s2.t (a integer);',
+    'SET search_path = s1;',
+    'COPY t (a) FROM stdin;',
+    '1',
+    '\\.',
+    'SET search_path = s2;',
+    'COPY t (a) FROM stdin;',
+    '2',
+    '3',
+    '\\.',
+    'SET search_path = s1;',
+    'CREATE INDEX i1 ON t USING btree (a);',
+    'SET search_path = s2;',
+    'CREATE INDEX i2 ON t USING btree (a);',
+    'ALTER TABLE ONLY t ADD CONSTRAINT t_pkey PRIMARY KEY (a);',
+    'SET search_path = s1;',
+    'ALTER TABLE ONLY t ADD CONSTRAINT t_pkey PRIMARY KEY (a);',
+    '-- PostgreSQL database dump complete',
+    '',
+  ].join('\n')
+  const result = await loadDump({ connection: { connectionString: pg.url('session') }, input: Readable.from([Buffer.from(dump)]), parallel: 3 })
+  t.same(result.rows, { t: 3 }, 'both COPY blocks name the table "t"')
+  const { stdout } = await pg.psql('session', [
+    '-At',
+    '-c',
+    "SELECT (SELECT count(*) FROM s1.t), (SELECT count(*) FROM s2.t), (SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index WHERE indrelid = 's1.t'::regclass), (SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index WHERE indrelid = 's2.t'::regclass)",
+  ])
+  t.equal(stdout.trim(), '1|2|s1.i1,s1.t_pkey|s2.i2,s2.t_pkey')
+})
