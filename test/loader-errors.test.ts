@@ -17,7 +17,7 @@ import {
   openDumpFile,
   type LoadDumpOptions,
 } from '../lib/loader/index.ts'
-import { startProductionPostgres, type TestPostgres } from './helpers/production-postgres.ts'
+import { freePort, startProductionPostgres, type TestPostgres } from './helpers/production-postgres.ts'
 import { backendsOn, createDatabase, createRichDatabase, pgDump } from './fixtures/dumps/loader-fixture.ts'
 
 let pg: TestPostgres
@@ -179,4 +179,16 @@ t.test('a compressed dump cut short or corrupted is refused, not loaded halfway 
   const corrupt = await loadFails(t, '', { input: openDumpFile(badFile) })
   t.type(corrupt.err, DumpLoadError)
   t.match(corrupt.err.message, /cannot decompress .*bad\.sql\.gz \(gzip\)|statement failed|COPY/)
+})
+
+t.test('an unreachable server and an already-aborted signal fail fast with typed errors', async (t) => {
+  const closed = await freePort()
+  const err = await loadDump({ connection: { host: '127.0.0.1', port: closed, user: 'postgres', database: 'x' }, input: Readable.from([Buffer.from(dump)]) }).catch((e) => e)
+  t.type(err, DumpLoadError)
+  t.match(err.message, /cannot connect to the target database: .*ECONNREFUSED/)
+  t.match(err.fix, /server is running/)
+  const abort = new AbortController()
+  abort.abort()
+  const cancelled = await loadDump({ connection: { connectionString: pg.url('postgres') }, input: Readable.from([Buffer.from(dump)]), signal: abort.signal }).catch((e) => e)
+  t.type(cancelled, DumpLoadCancelledError)
 })
