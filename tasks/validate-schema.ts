@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { openStore } from '../lib/snapshots/index.ts'
-import { snapshotHandle, snapshotName } from '../lib/runtime/from-config.ts'
+import { hostSettings, snapshotHandle, snapshotName } from '../lib/runtime/from-config.ts'
 import { formatValidation, SchemaDriftError, validateSchema } from '../lib/schema/index.ts'
 import { defineTask } from '../lib/tasks/types.ts'
 
@@ -25,7 +25,7 @@ export default defineTask({
     const snapshot = await snapshotHandle(openStore(config.dataHome), name)
     const result = await validateSchema({
       snapshot,
-      migrationsDir: join(ctx.root, 'app', 'migrations'),
+      migrationsDir: join(hostSettings(config).appDir, 'migrations'),
       pgBinDir: config.pgBinDir,
       runAs: config.pgRunAs,
       withData: Boolean(inv?.options['with-data']),
@@ -39,7 +39,8 @@ export default defineTask({
     const summary = result.ok
       ? `snapshot "${name}" matches the migrations${pending ? ` once the ${pending} pending migration${pending === 1 ? ' is' : 's are'} applied` : ''}`
       : `snapshot "${name}": ${result.drift.length} schema difference${result.drift.length === 1 ? '' : 's'} the migrations do not explain` +
-        `${result.migrations.missingFromRepository.length ? `, ${result.migrations.missingFromRepository.length} applied migration(s) missing from the repository` : ''}`
+        `${result.migrations.missingFromRepository.length ? `, ${result.migrations.missingFromRepository.length} applied migration(s) missing from the repository` : ''}` +
+        `${result.pendingFailure ? ', and a pending migration fails on it' : ''}`
     for (const c of result.migrations.changedSinceApplied) io.warn(`${c.id} changed after production applied it; the change never runs there: put it in a new migration`)
     if (result.ok || inv?.options['warn-only']) {
       for (const l of lines) io.log(l)
