@@ -25,6 +25,16 @@
 //   splitStatements(input: AsyncIterable<Buffer | string>, opts?): AsyncGenerator<DumpItem>
 //     the lexer on its own (statements, COPY blocks, meta-commands, top-level comments).
 //
+// Like psql (without ON_ERROR_STOP) it passes over what pg_dump documents as harmless: a failing
+// DROP ... IF EXISTS of --clean (e.g. a partition's inherited constraint) and a SET of a parameter this
+// server does not know (e.g. transaction_timeout from pg_dump 17 on PostgreSQL 15); both go into
+// `warnings`. Every other error stops the load.
+// Memory stays bounded: one input chunk, one statement, and at most copyBufferBytes (16 MiB) queued per
+// worker; the dump is never held whole.
+//
+// Dumps are expected without --create (a \connect is ignored with a warning: everything loads into the
+// connection's database). --inserts dumps work but run one statement at a time on one connection.
+//
 // What the loader expects from the server (the runtime sets these; the loader only sets session
 // settings): fsync=off, full_page_writes=off, wal_level=minimal with max_wal_senders=0 (table data
 // loaded by TRUNCATE + COPY FREEZE in one transaction then skips WAL), autovacuum=off while importing,

@@ -68,7 +68,10 @@ export interface LoadResult {
   statements: number
   /** Tables loaded (COPY blocks). */
   tables: number
-  /** Rows per table as the dump names it, normalised (e.g. `public.users`), from the COPY results. */
+  /**
+   * Rows per table from the COPY results, keyed by the table's name as the COPY statement writes it,
+   * normalised (`public.users`, `app."Mixed Case"`); pg_dump always schema-qualifies it.
+   */
   rows: Record<string, number>
   /** Plain-SQL bytes read. */
   bytes: number
@@ -365,7 +368,9 @@ class DumpLoad {
       if (err === this.failure) throw err
       // e.g. SET transaction_timeout from a PostgreSQL 17 pg_dump on an older server: psql would print
       // the error and carry on, and so do we
-      if ((opts.tolerateUnknownSetting && pgCode(err) === '42704') || (opts.tolerateAny && pgCode(err))) {
+      // (never inside a dump's own transaction, which the error has aborted)
+      const harmless = (opts.tolerateUnknownSetting && pgCode(err) === '42704') || (opts.tolerateAny && pgCode(err) !== undefined)
+      if (harmless && !this.inTransaction) {
         this.warnings.push(`line ${info.position.line}: skipped ${excerpt(info.sql, 80)} (${(err as Error).message})`)
         return false
       }
