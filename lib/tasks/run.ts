@@ -120,6 +120,9 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
           report.status = cancelled ? 'cancelled' : 'failed'
           const { message, fix, details } = cancelled ? { message: 'interrupted', fix: undefined, details: undefined } : describeError(err)
           report.error = { message, fix, details, type: err instanceof Error ? err.name : typeof err }
+          // A failure can still carry a structured result (validate-schema's drift report) for --json.
+          const data = (err as { data?: unknown } | undefined)?.data
+          if (data !== undefined) report.data = data
           cleaningUp = true
           await runCleanups(cleanups, io)
           throw cancelled ? new CancelledError(`${name}: interrupted`) : err
