@@ -63,6 +63,15 @@ t.test('a failure stops the run, runs the task cleanup, and names the task and i
   t.equal(report.tasks[1]!.status, 'not-run')
 })
 
+t.test('a failing task can still hand its structured result to --json', async (t) => {
+  class DriftError extends RotvError {
+    data = { drift: ['public.pois.rating'] }
+  }
+  const report = await run([defineTask({ name: 'check', description: 'c', run: async () => { throw new DriftError('drift found') } })], ['check'])
+  t.equal(report.ok, false)
+  t.same(report.tasks[0]!.data, { drift: ['public.pois.rating'] })
+})
+
 t.test('aborting stops a running shell command, runs cleanup and reports cancelled', async (t) => {
   const controller = new AbortController()
   const dir = t.testdir({})
