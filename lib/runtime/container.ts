@@ -10,7 +10,7 @@
 // never on a command line (`ps`), never in the container's or the image's configuration (`inspect`).
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { RotvError } from '../errors.ts'
 import { assertPortFree } from '../postgres/index.ts'
@@ -162,6 +162,11 @@ export interface ContainerStopResult {
 
 /** `podman stop` (SIGTERM: the supervisor stops the app, then PostgreSQL cleanly), then remove it. */
 export async function stopContainer(home: string, timeoutSeconds = 60): Promise<ContainerStopResult> {
+  // A start that was killed outright (SIGKILL, power loss) never reached its cleanup: no secret stays on disk.
+  const runDir = join(home, 'run')
+  for (const f of await readdir(runDir).catch(() => [] as string[])) {
+    if (/^container-secrets-[0-9a-f]+\.env$/.test(f)) await rm(join(runDir, f), { force: true })
+  }
   const state = await readContainerState(home)
   if (!state) return { wasRunning: false }
   const engine = await requireEngine()
