@@ -197,7 +197,9 @@ export class AnonymizeStream extends Transform {
       if (this.rules.tables.has(key)) throw new AnonymizeUnsupportedDumpError(`the data of ${key} comes as INSERT statements`)
       return
     }
-    if (!line.startsWith('COPY ')) return
+    // Only a whole-line `COPY ... FROM stdin;` starts data (as for DumpInspector); a COPY inside a function
+    // body does not.
+    if (!line.startsWith('COPY ') || !/\sFROM\s+stdin;\s*$/i.test(line)) return
     const header = parseCopyHeader(line)
     if (!header) throw new AnonymizeDumpFormatError(`unreadable COPY statement: ${line.slice(0, 200)}`)
     const key = `${header.schema}.${header.table}`
