@@ -415,9 +415,9 @@ class DumpLoad {
   private async startCopy(info: StatementInfo): Promise<CopyInProgress> {
     const cls = classifyStatement(info.sql)
     const table = cls.kind === 'copy' ? cls.table : `line ${info.position.line}`
-    this.setPhase('data')
     this.tablesSeen++
-    this.progress(true)
+    if (this.phase !== 'data') this.setPhase('data')
+    else this.progress(true)
     const onMain = this.inTransaction
     const partitioned = this.created.get(table)
     const freeze = !onMain && this.opts.freeze !== false && partitioned === false && /\sFROM\s+stdin\s*;$/i.test(info.sql)
