@@ -178,3 +178,25 @@ t.test('session state (SET ...) reaches the workers as of each statement', async
   ])
   t.equal(stdout.trim(), '1|2|s1.i1,s1.t_pkey|s2.i2,s2.t_pkey')
 })
+
+t.test("a dump's own transaction keeps everything inside it on one connection, COPY included", async (t) => {
+  const pg = await startProductionPostgres({ databases: ['txn'] })
+  t.teardown(() => pg.stop())
+  const dump = [
+    'BEGIN;',
+    'CREATE TABLE public.t (a integer PRIMARY KEY);',
+    'COPY public.t (a) FROM stdin;',
+    '1',
+    '2',
+    '\\.',
+    'CREATE INDEX t_a_idx ON public.t USING btree (a);',
+    'COMMIT;',
+    '-- PostgreSQL database dump complete',
+    '',
+  ].join('\n')
+  // a worker could not see the uncommitted table: this only works if the COPY stays on the main connection
+  const result = await loadDump({ connection: { connectionString: pg.url('txn') }, input: Readable.from([Buffer.from(dump)]), parallel: 2 })
+  t.same(result.rows, { 'public.t': 2 })
+  const { stdout } = await pg.psql('txn', ['-At', '-c', "SELECT count(*), to_regclass('public.t_a_idx') IS NOT NULL FROM public.t"])
+  t.equal(stdout.trim(), '2|t')
+})
