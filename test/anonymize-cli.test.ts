@@ -1,0 +1,53 @@
+// The switches as a user meets them: ANONYMIZE in .env, seed --anonymize / --no-anonymize, the salt's
+// absence, `snapshots export` refusing personal data; and the salt never printed.
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import zlib from 'node:zlib'
+import { isolatedEnv, runCli } from './helpers/cli.ts'
+import { DEMO_LOGIN } from '../lib/demo/generate.ts'
+
+const salt = 'cli-test-salt-9f8e7d6c5b4a39281706'
+
+t.test('seed and snapshots export from the command line', async (t) => {
+  const home = await mkdtemp(join(tmpdir(), 'rotv-anon-cli-'))
+  t.teardown(() => rm(home, { recursive: true, force: true }))
+  const dotenv = join(home, 'test.env')
+  await writeFile(dotenv, `ANONYMIZE=true\nANONYMIZE_SALT=${salt}\n`)
+  const env = isolatedEnv({ ROTV_HOME: home })
+  const cli = (...args: string[]) => runCli(['--dotenv', dotenv, ...args], env)
+
+  const anon = await cli('seed', 'demo', '--as', 'shareable', '--json')
+  t.equal(anon.code, 0, anon.all)
+  const manifest = JSON.parse(anon.stdout).tasks.find((x: { name: string }) => x.name === 'seed').result
+  t.equal(manifest.anonymized, true, 'ANONYMIZE=true in the env file anonymizes by default')
+  t.match(manifest.anonymization.rulesOrigin, 'anonymize.config.ts')
+
+  const plain = await cli('seed', 'demo', '--as', 'plain', '--no-anonymize')
+  t.equal(plain.code, 0, plain.all)
+  t.notMatch(plain.all, /anonymized/)
+
+  const refused = await cli('snapshots', 'export', 'plain', '--out', join(home, 'plain.sql.gz'))
+  t.equal(refused.code, 1)
+  t.match(refused.all, /snapshot "plain" is not anonymized/)
+  t.match(refused.all, /--force/)
+  await t.rejects(stat(join(home, 'plain.sql.gz')))
+
+  const out = join(home, 'handover.sql.gz')
+  const exported = await cli('snapshots', 'export', 'shareable', '--out', out)
+  t.equal(exported.code, 0, exported.all)
+  const sql = zlib.gunzipSync(readFileSync(out)).toString('utf8')
+  t.notMatch(sql, DEMO_LOGIN.email)
+  t.match(sql, /@example\.invalid/)
+
+  const listed = await cli('snapshots')
+  t.match(listed.all, /shareable .* anonymized/)
+
+  const noSalt = await runCli(['seed', 'demo', '--anonymize', '--as', 'x'], env)
+  t.equal(noSalt.code, 1)
+  t.match(noSalt.all, /ANONYMIZE_SALT/)
+
+  for (const r of [anon, plain, refused, exported, listed]) t.notMatch(r.all, salt, 'the salt is never printed')
+})
