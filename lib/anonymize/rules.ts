@@ -8,7 +8,7 @@ import { InvalidAnonymizeRulesError } from './errors.ts'
 export type TransformName =
   /** user-<hmac>@example.invalid: a valid, unique, deterministic address on a reserved domain. */
   | 'hash-email'
-  /** An opaque deterministic token: digits of the same length for all-digit input (OAuth ids), else hex. */
+  /** An opaque deterministic token: digits (at least 20) for all-digit input (OAuth ids), else 32 hex chars. */
   | 'hash'
   /** "Rowan Ashby"-style name from pools disjoint from common test data. */
   | 'fake-name'

@@ -1,11 +1,11 @@
 // The built-in transforms, as functions of (value) -> value, keyed by the project salt. Deterministic:
 // the same input and salt give the same output in every pull, so joins, foreign keys and UNIQUE hold.
 //
-// Collisions: hash-email and hash carry 80+ bits of HMAC-SHA256, so two inputs meet with probability
-// ~n^2/2^81 (1e-12 for 1 M rows). fake-name/fake-phone draw from small pools and repeat by design; on a
-// column marked { unique: true } they get a tag of 48 HMAC bits. For every unique column the stream also
-// keeps the outputs it has seen and fails the pull on a repeat, so a collision can never produce a
-// snapshot that does not import.
+// Collisions: hash-email carries 80 bits of HMAC-SHA256 and hash 66+, so two of n inputs meet with
+// probability ~n^2/2^81 resp. n^2/2^67 (1e-12 resp. 1e-8 for 1 M rows). fake-name/fake-phone draw from
+// small pools and repeat by design; on a column marked { unique: true } they get a tag of 48 HMAC bits.
+// For every unique column the stream also keeps the outputs it has seen and fails the pull on a repeat,
+// so a collision can never produce a snapshot that does not import.
 import { createHash, createHmac } from 'node:crypto'
 import type { NormalizedColumnRule, NormalizedRules, TransformContext } from './rules.ts'
 
@@ -48,11 +48,13 @@ export function hashEmail(k: Keyed, value: string): string {
 export function hashToken(k: Keyed, value: string): string {
   // Not keyed by the column: the same id in two tables (a foreign key) maps to the same token.
   const mac = k.hmac(`hash\0${value}`)
-  if (/^[0-9]{6,}$/.test(value)) {
-    // Same length, all digits: numeric OAuth ids keep their shape (and a numeric column its type).
+  if (/^[0-9]+$/.test(value)) {
+    // All digits stay all digits (OAuth ids look numeric), at least 20 of them (66 bits): a short id kept
+    // at its own length would collide in a unique column (10^6 values for a 6-digit id).
+    const length = Math.max(value.length, 20)
     let digits = ''
-    for (let i = 0; digits.length < value.length; i++) digits += mac.readUInt32BE((i % 8) * 4).toString().padStart(10, '0')
-    return digits.slice(0, value.length)
+    for (let i = 0; digits.length < length; i++) digits += mac.readUInt32BE((i % 8) * 4).toString().padStart(10, '0')
+    return digits.slice(0, length)
   }
   return mac.toString('hex').slice(0, 32)
 }
