@@ -2,6 +2,7 @@
 // machine (lib/anonymize/throughput.ts). Two rule sets: the shipped anonymize.config.ts (the reference
 // app: users rewritten, sessions dropped, the bulky job_logs passed through) and a worst case that
 // rewrites two columns of every job_logs row. Run alone: npx tsx bench/cases/anonymize.ts [SIZE_MB] [REPS]
+// (file source), or ... [SIZE_MB] [REPS] url (pg_dump against a PostgreSQL 15 loaded with the demo data).
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { loadAnonymizeRules, measureAnonymizeThroughput, normalizeRules, type ThroughputResult } from '../../lib/anonymize/index.ts'
@@ -28,6 +29,28 @@ export async function runAnonymizeCase(sizeBytes = 120 * 1024 * 1024, repetition
   return { sizeBytes, shipped, everyRow }
 }
 
+/**
+ * The same through a real pull: pg_dump (url source) against Debian's PostgreSQL 15 holding the demo
+ * data of `sizeBytes`, shipped rules. pg_dump runs in a child process, so the CPU figures cover only the
+ * runner's side (decode, anonymize, inspect, compress, write).
+ */
+export async function runAnonymizeUrlCase(sizeBytes = 120 * 1024 * 1024, repetitions = 3): Promise<ThroughputResult> {
+  const { startProductionPostgres } = await import('../../test/helpers/production-postgres.ts')
+  const { loadDemoDump } = await import('../../test/helpers/app-server.ts')
+  const pg = await startProductionPostgres({ databases: ['rotv'] })
+  try {
+    await loadDemoDump(pg, 'rotv', { size: sizeBytes, loadInto: 15 })
+    const { rules, origin } = await loadAnonymizeRules(ROOT)
+    return await measureAnonymizeThroughput({
+      source: { name: 'bench', kind: 'url', url: pg.url('rotv') },
+      repetitions,
+      settings: { rules, salt: randomBytes(24).toString('hex'), rulesOrigin: origin },
+    })
+  } finally {
+    await pg.stop()
+  }
+}
+
 export function formatAnonymizeCase(r: AnonymizeCaseResult): string {
   const s = (xs: number[]) => xs.map((ms) => (ms / 1000).toFixed(2)).join('/')
   const line = (label: string, x: ThroughputResult) =>
@@ -38,8 +61,13 @@ export function formatAnonymizeCase(r: AnonymizeCaseResult): string {
   return [line('shipped rules', r.shipped), line('worst case: two columns of every job_logs row', r.everyRow)].join('\n')
 }
 
+export function formatThroughput(label: string, x: ThroughputResult): string {
+  return formatAnonymizeCase({ sizeBytes: x.dumpBytes, shipped: x, everyRow: x }).split('\n').slice(0, 4).join('\n').replace('shipped rules', label)
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const mb = Number(process.argv[2] ?? 120)
   const reps = Number(process.argv[3] ?? 3)
-  console.log(formatAnonymizeCase(await runAnonymizeCase(mb * 1024 * 1024, reps)))
+  if (process.argv[4] === 'url') console.log(formatThroughput('url source (pg_dump, PostgreSQL 15), shipped rules', await runAnonymizeUrlCase(mb * 1024 * 1024, reps)))
+  else console.log(formatAnonymizeCase(await runAnonymizeCase(mb * 1024 * 1024, reps)))
 }
