@@ -4,6 +4,9 @@ import { parseSize } from '../lib/demo/generate.ts'
 
 export const CASE_IDS = ['baseline', 'cold', 'warm', 'reset', 'seed', 'container'] as const
 export type CaseId = (typeof CASE_IDS)[number]
+/** The default: every case but the container one, whose first image build alone takes minutes and
+ * does not depend on the dump size. `--cases all` (or naming it) adds it. */
+export const DEFAULT_CASES: readonly CaseId[] = ['baseline', 'cold', 'warm', 'reset', 'seed']
 
 export interface BenchOptions {
   /** Plain-dump size in bytes (demo generator target). */
@@ -20,11 +23,12 @@ export interface BenchOptions {
 
 export class UsageError extends Error {}
 
-export const USAGE = `usage: npm run bench -- [--size 384MB] [--cases ${CASE_IDS.join(',')}] [--repeat 3] [--out bench/results] [--seed 1]
+export const USAGE = `usage: npm run bench -- [--size 384MB] [--cases ${DEFAULT_CASES.join(',')}|all] [--repeat 3] [--out bench/results] [--seed 1]
+  cases: ${CASE_IDS.join(', ')} (default: all but container; \`all\` includes the container image build and start)
   quick mode: npm run bench -- --size 32MB --repeat 1`
 
 export function parseArgs(argv: string[], defaults: { outDir: string }): BenchOptions {
-  const opts: BenchOptions = { sizeBytes: parseSize('384MB'), sizeText: '384MB', cases: [...CASE_IDS], repeat: 3, outDir: defaults.outDir, seed: 1 }
+  const opts: BenchOptions = { sizeBytes: parseSize('384MB'), sizeText: '384MB', cases: [...DEFAULT_CASES], repeat: 3, outDir: defaults.outDir, seed: 1 }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
@@ -41,7 +45,8 @@ export function parseArgs(argv: string[], defaults: { outDir: string }): BenchOp
         break
       }
       case '--cases': {
-        const wanted = value().split(',').map((s) => s.trim()).filter(Boolean)
+        const text = value()
+        const wanted = text === 'all' ? [...CASE_IDS] : text.split(',').map((s) => s.trim()).filter(Boolean)
         const unknown = wanted.filter((c) => !(CASE_IDS as readonly string[]).includes(c))
         if (unknown.length || wanted.length === 0) throw new UsageError(`unknown case(s): ${unknown.join(', ') || '(none given)'}; known: ${CASE_IDS.join(', ')}`)
         // Run in the canonical order whatever order they were named in: warm and reset need cold first.

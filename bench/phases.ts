@@ -35,7 +35,7 @@ export class PhaseClock {
 
 /** Progress message -> phase name. The strings are lib/runtime's progress lines. */
 export function classify(text: string): string {
-  if (text.startsWith('looking for a warm cluster')) return 'warm-cache lookup'
+  if (text.startsWith('looking for a warm cluster')) return 'warm cluster lookup (+ copy into /dev/shm on a hit)'
   if (text.startsWith('copied the warm cluster')) return 'start PostgreSQL on the copied cluster'
   if (text.startsWith('initializing an in-memory cluster')) return 'initdb + start PostgreSQL + create databases'
   const load = /^importing [^:]+: ([a-z-]+),/.exec(text)

@@ -118,6 +118,7 @@ async function main(): Promise<number> {
     sizes,
     targets: checkTargets(summarized, sizes, opts.sizeBytes),
     coldStartProfile: medianPhases(coldSamples),
+    warmStartProfile: medianPhases(summarized.find((c) => c.id === 'warm')?.samples ?? []),
     baselineProfile: medianPhases(summarized.find((c) => c.id === 'baseline')?.samples ?? []),
     containerProfiles: containerProfiles(summarized),
     notes,

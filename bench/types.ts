@@ -71,6 +71,8 @@ export interface BenchReport {
   targets: TargetCheck[]
   /** Cold start: median milliseconds per phase over the repetitions. */
   coldStartProfile?: Record<string, number>
+  /** Warm start: median milliseconds per phase. */
+  warmStartProfile?: Record<string, number>
   /** Original method: median milliseconds per phase (initdb, start, psql -f). */
   baselineProfile?: Record<string, number>
   /** Container starts: median milliseconds per phase, from the supervisor's timestamped log, by case label. */
