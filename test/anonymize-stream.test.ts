@@ -22,7 +22,7 @@ const rules = normalizeRules({
 const settings: AnonymizeSettings = { rules, salt }
 const oddSettings: AnonymizeSettings = {
   salt,
-  rules: normalizeRules({ devPassword: 'dev-pass', passwordHash: hashPasswordWithSalt, tables: { 'app.Odd Table': { columns: { 'E-Mail': 'hash-email' } } } }),
+  rules: normalizeRules({ devPassword: 'dev-pass', passwordHash: hashPasswordWithSalt, tables: { 'app.Odd Table': { columns: { 'E-Mail': 'hash-email' } }, 'app.first': { columns: { email: 'hash-email' } } } }),
 }
 
 async function run(input: Buffer, chunk: number, opts = settings): Promise<{ out: Buffer; stream: AnonymizeStream }> {
@@ -73,17 +73,23 @@ t.test('an empty block, a terminator and a header cut at every byte', async (t) 
     '1\ta\\tb@x.org\tnote\\\\.',
     '2\t\\N\t\\.',
     '\\.',
+    'COPY app.first (email, n) FROM stdin;',
+    '\t1',
+    'x@y.org\t2',
+    '\\.',
     'COPY public.events (id, title) FROM stdin;',
     '1\t\\\\.',
     '\\.',
     '-- PostgreSQL database dump complete',
     '',
   ].join('\n'))
-  const expected = dump.toString().replace('a\\tb@x.org', hashEmail(keyed(salt), 'a\tb@x.org'))
+  const k = keyed(salt)
+  const expected = dump.toString().replace('a\\tb@x.org', hashEmail(k, 'a\tb@x.org')).replace('\n\t1\n', `\n${hashEmail(k, '')}\t1\n`).replace('x@y.org', hashEmail(k, 'x@y.org'))
   for (let size = 1; size <= 9; size++) {
     const { out, stream } = await run(dump, size, oddSettings)
     t.equal(out.toString(), expected, `chunks of ${size}`)
     t.same(stream.result().tables['app.Odd Table'], { rows: 2, truncated: false, columns: ['E-Mail'] })
+    t.same(stream.result().tables['app.first'], { rows: 2, truncated: false, columns: ['email'] }, 'an empty first field is rewritten too')
   }
 })
 

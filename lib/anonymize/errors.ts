@@ -38,8 +38,8 @@ export class AnonymizeCoverageError extends RotvError {
 
 export class AnonymizeCollisionError extends RotvError {
   constructor(table: string, column: string) {
-    super(`two different values of the unique column ${table}.${column} anonymized to the same value`, {
-      fix: `use a collision-proof transform for ${table}.${column} ('hash' or 'hash-email'), or mark it { unique: true } so fake values get a tag`,
+    super(`two rows of ${table}.${column}, marked unique in the rules, came out with the same value`, {
+      fix: `use a collision-proof transform for ${table}.${column} ('hash' or 'hash-email'); if the originals repeat, the column is not UNIQUE: drop { unique: true } from its rule`,
     })
   }
 }

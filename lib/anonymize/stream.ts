@@ -33,6 +33,8 @@ export interface AnonymizationRecord {
 }
 
 const NL = 0x0a
+/** Distinct values remembered per column (repeats skip decode, HMAC and encode); cleared when full. */
+const MEMO_LIMIT = 65_536
 const END = Buffer.from('\n\\.\n')
 
 type State = 'sql' | 'copy-pass' | 'copy-rule' | 'copy-drop'
@@ -41,6 +43,8 @@ interface ActiveTable {
   key: string
   /** Per column position: its transform, or undefined to keep the raw field. */
   transforms: (ValueTransform | undefined)[]
+  /** Per column position: raw COPY field -> rewritten COPY field, for values that repeat (bounded). */
+  memos: (Map<string, string> | undefined)[]
   /** Column positions whose outputs must stay distinct. */
   unique: { index: number; column: string; seen: Set<string> }[]
   rows: number
@@ -206,7 +210,7 @@ export class AnonymizeStream extends Transform {
     this.seenTables.set(key, header.columns)
     const rule = this.rules.tables.get(key)
     if (rule === 'truncate-table') {
-      this.active = { key, transforms: [], unique: [], rows: 0 }
+      this.active = { key, transforms: [], memos: [], unique: [], rows: 0 }
       this.record.tables[key] = { rows: 0, truncated: true, columns: [] }
       this.state = 'copy-drop'
       return
@@ -229,7 +233,7 @@ export class AnonymizeStream extends Transform {
       this.atLineStart = true
       return
     }
-    this.active = { key, transforms, unique, rows: 0 }
+    this.active = { key, transforms, memos: transforms.map((f) => (f ? new Map() : undefined)), unique, rows: 0 }
     this.record.tables[key] = { rows: 0, truncated: false, columns: touched }
     this.state = 'copy-rule'
   }
@@ -238,19 +242,39 @@ export class AnonymizeStream extends Transform {
     const a = this.active!
     a.rows++
     this.record.tables[a.key]!.rows = a.rows
-    const fields = line.split('\t')
-    for (let i = 0; i < a.transforms.length; i++) {
-      const f = a.transforms[i]
-      if (!f || i >= fields.length) continue
-      fields[i] = encodeField(f(decodeField(fields[i]!)))
+    // Walk the tabs only as far as the last ruled column; untouched fields are copied as slices.
+    let out = ''
+    let copied = 0 // line[0, copied) is already in out
+    let start = 0
+    for (let col = 0; col < a.transforms.length; col++) {
+      let end = line.indexOf('\t', start)
+      if (end === -1) end = line.length
+      const f = a.transforms[col]
+      if (f) {
+        const raw = line.slice(start, end)
+        const memo = a.memos[col]!
+        let field = memo.get(raw)
+        if (field === undefined) {
+          field = encodeField(f(decodeField(raw)))
+          if (memo.size >= MEMO_LIMIT) memo.clear()
+          memo.set(raw, field)
+        }
+        out += line.slice(copied, start) + field
+        copied = end
+        if (a.unique.length) this.checkUnique(a, col, field)
+      }
+      if (end === line.length) break
+      start = end + 1
     }
-    for (const u of a.unique) {
-      const v = fields[u.index]
-      if (v === undefined || v === '\\N') continue
-      if (u.seen.has(v)) throw new AnonymizeCollisionError(a.key, u.column)
-      u.seen.add(v)
-    }
-    return fields.join('\t')
+    return out + line.slice(copied)
+  }
+
+  private checkUnique(a: ActiveTable, col: number, field: string): void {
+    if (field === '\\N') return
+    const u = a.unique.find((x) => x.index === col)
+    if (!u) return
+    if (u.seen.has(field)) throw new AnonymizeCollisionError(a.key, u.column)
+    u.seen.add(field)
   }
 
   /** A personal-looking column without a rule: a warning now, or (strict) the pull stops here. */

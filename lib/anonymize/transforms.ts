@@ -80,23 +80,6 @@ export function devPasswordHash(k: Keyed, rules: NormalizedRules): string {
   return rules.passwordHash(rules.devPassword, k.hmac('dev-password salt').subarray(0, 16))
 }
 
-const MEMO_LIMIT = 65_536
-
-/** Repeated values (names, a few thousand distinct messages) are hashed once; bounded, so memory is too. */
-function memo(f: (v: string) => string): ValueTransform {
-  let cache = new Map<string, string>()
-  return (v) => {
-    if (v === null) return null
-    let r = cache.get(v)
-    if (r === undefined) {
-      r = f(v)
-      if (cache.size >= MEMO_LIMIT) cache = new Map()
-      cache.set(v, r)
-    }
-    return r
-  }
-}
-
 export function columnTransform(k: Keyed, rules: NormalizedRules, table: string, column: string, rule: NormalizedColumnRule, devHash: () => string): ValueTransform | 'keep' {
   const t = rule.transform
   if (typeof t === 'function') {
@@ -113,12 +96,12 @@ export function columnTransform(k: Keyed, rules: NormalizedRules, table: string,
     case 'password':
       return () => devHash()
     case 'hash-email':
-      return memo((v) => hashEmail(k, v))
+      return (v) => (v === null ? null : hashEmail(k, v))
     case 'hash':
-      return memo((v) => hashToken(k, v))
+      return (v) => (v === null ? null : hashToken(k, v))
     case 'fake-name':
-      return memo((v) => fakeName(k, v, rule.unique))
+      return (v) => (v === null ? null : fakeName(k, v, rule.unique))
     case 'fake-phone':
-      return memo((v) => fakePhone(k, v, rule.unique))
+      return (v) => (v === null ? null : fakePhone(k, v, rule.unique))
   }
 }
