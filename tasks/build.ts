@@ -21,10 +21,10 @@ export default defineTask({
   async run(ctx, io) {
     const opts = ctx.invocations.get('build')?.options ?? {}
     const result = await buildImage({
-      engine: await requireEngine(),
+      engine: await requireEngine(ctx.loaded.config.container.engine),
       contextDir: ctx.root,
-      tag: (opts.tag as string | undefined) ?? (process.env.ROTV_IMAGE || DEFAULT_IMAGE),
-      baseImage: (opts['base-image'] as string | undefined) ?? (process.env.ROTV_BASE_IMAGE || undefined),
+      tag: (opts.tag as string | undefined) ?? ctx.loaded.config.container.image,
+      baseImage: (opts['base-image'] as string | undefined) ?? ctx.loaded.config.container.baseImage,
       caFile: caFile(opts['ca-file'] as string | undefined),
       noCache: Boolean(opts['no-cache']),
       signal: ctx.signal,

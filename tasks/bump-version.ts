@@ -24,13 +24,13 @@ export default defineTask({
     const bumped = await bumpVersion({ containerfile: join(ctx.root, 'Containerfile'), packageJson: join(ctx.root, 'package.json') }, spec)
     io.log(`version ${bumped.from} -> ${bumped.to} (Containerfile LABEL version, package.json)`)
     if (opts['no-build']) return { summary: `version ${bumped.to} (not rebuilt)`, data: { ...bumped } }
-    const tag = (opts.tag as string | undefined) ?? (process.env.ROTV_IMAGE || DEFAULT_IMAGE)
+    const tag = (opts.tag as string | undefined) ?? ctx.loaded.config.container.image
     try {
       const result = await buildImage({
-        engine: await requireEngine(),
+        engine: await requireEngine(ctx.loaded.config.container.engine),
         contextDir: ctx.root,
         tag,
-        baseImage: (opts['base-image'] as string | undefined) ?? (process.env.ROTV_BASE_IMAGE || undefined),
+        baseImage: (opts['base-image'] as string | undefined) ?? ctx.loaded.config.container.baseImage,
         caFile: caFile(),
         signal: ctx.signal,
         onLine: (line) => io.progress(line),

@@ -31,6 +31,7 @@ export interface Config {
     defaultSource: string
     sources: Record<string, SourceConfig>
   }
+  container: { image: string; baseImage?: string; name: string; engine?: 'podman' | 'docker'; publishAddress: string }
   session: { secret?: string }
   oauth: { google?: { clientId: string; clientSecret: string } }
   adminEmail?: string
@@ -87,7 +88,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   const env = options.env ?? process.env
   const envFile = options.envFile ? resolve(options.envFile) : findEnvFile(root)
   if (options.envFile && !existsSync(envFile!)) {
-    throw new EnvFileError(`env file not found: ${options.envFile}`, { fix: 'pass an existing file to --env-file, or leave it out to use .env' })
+    throw new EnvFileError(`env file not found: ${options.envFile}`, { fix: 'pass an existing file to --dotenv, or leave it out to use .env' })
   }
   const fileValues = envFile ? readEnvFile(envFile) : {}
   const placeholders = readPlaceholders(root)
@@ -255,6 +256,13 @@ function buildConfig(
     dbName: str('DB_NAME') ?? 'rotv',
     snapshot: str('SNAPSHOT') ?? defaultSource,
     seed: { maxAgeDays: num('SEED_MAX_AGE_DAYS'), defaultSource, sources },
+    container: {
+      image: str('ROTV_IMAGE') ?? 'localhost/rotv:latest',
+      baseImage: str('ROTV_BASE_IMAGE'),
+      name: str('ROTV_CONTAINER_NAME') ?? 'rotv',
+      engine: str('ROTV_CONTAINER_ENGINE') as Config['container']['engine'],
+      publishAddress: str('ROTV_PUBLISH_ADDRESS') ?? '127.0.0.1',
+    },
     session: { secret: str('SESSION_SECRET') },
     oauth: googleId && googleSecret ? { google: { clientId: googleId, clientSecret: googleSecret } } : {},
     adminEmail: str('ADMIN_EMAIL'),

@@ -104,6 +104,17 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'DATA_DIR', group: 'runtime', kind: 'path', default: '~/.rotv/pgdata', description: 'PostgreSQL data directory when PERSISTENT_DATA=true' },
   { name: 'TMPFS_SIZE', group: 'runtime', kind: 'size', default: '2G', description: 'Size limit of the in-memory database (e.g. 512M, 2G)' },
   { name: 'APP_PORT', group: 'runtime', kind: 'port', default: '8080', description: 'Port the app answers on (http://localhost:APP_PORT)' },
+  { name: 'ROTV_IMAGE', group: 'runtime', kind: 'string', default: 'localhost/rotv:latest', description: 'Container image `build` tags and the container runtime runs' },
+  { name: 'ROTV_BASE_IMAGE', group: 'runtime', kind: 'string', description: 'ARG BASE_IMAGE for `build` (default: the public Debian trixie image named in the Containerfile)' },
+  { name: 'ROTV_CONTAINER_NAME', group: 'runtime', kind: 'string', default: 'rotv', description: 'Name of the container the container runtime starts' },
+  {
+    name: 'ROTV_CONTAINER_ENGINE', group: 'runtime', kind: 'enum', values: ['podman', 'docker'],
+    description: 'Container engine to use (default: podman, else docker when its daemon answers)',
+  },
+  {
+    name: 'ROTV_PUBLISH_ADDRESS', group: 'runtime', kind: 'string', default: '127.0.0.1',
+    description: 'Host address the container publishes the app port on (127.0.0.1: this machine only)',
+  },
   { name: 'SNAPSHOT', group: 'runtime', kind: 'string', description: 'Snapshot `start` uses when none is named (default: the source\'s name)' },
   // --- database
   { name: 'DB_NAME', group: 'database', kind: 'string', default: 'rotv', description: 'Database the app uses' },

@@ -38,8 +38,9 @@ export async function detectEngine(forced = process.env.ROTV_CONTAINER_ENGINE): 
   return undefined
 }
 
-export async function requireEngine(): Promise<Engine> {
-  const engine = await detectEngine()
+/** `forced` is ROTV_CONTAINER_ENGINE from the configuration (.env or the environment). */
+export async function requireEngine(forced: string | undefined = process.env.ROTV_CONTAINER_ENGINE): Promise<Engine> {
+  const engine = await detectEngine(forced)
   if (engine) return engine
   throw new ContainerEngineMissingError('no container engine: podman is not installed, and docker is missing or its daemon does not answer', {
     fix: 'install podman (`apt-get install podman uidmap runc slirp4netns`), or use the host runtime (RUNTIME=host)',

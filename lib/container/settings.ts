@@ -1,8 +1,5 @@
-// The container runtime's settings, from the CLI configuration plus three variables of its own
-// (read from the environment; defaults suit one developer machine):
-//   ROTV_IMAGE            image to run (default localhost/rotv:latest, what `build` tags)
-//   ROTV_CONTAINER_NAME   container name (default rotv)
-//   ROTV_PUBLISH_ADDRESS  host address the app port is published on (default 127.0.0.1: loopback only)
+// The container runtime's settings, from the CLI configuration (ROTV_IMAGE, ROTV_CONTAINER_NAME and
+// ROTV_PUBLISH_ADDRESS among the rest; defaults suit one developer machine).
 import { join } from 'node:path'
 import type { Config } from '../config/load.ts'
 import { DEFAULT_IMAGE } from './build.ts'
@@ -24,7 +21,7 @@ export interface ContainerSettings {
   appEnv: Record<string, string>
 }
 
-export function containerSettings(config: Config, env: NodeJS.ProcessEnv = process.env): ContainerSettings {
+export function containerSettings(config: Config): ContainerSettings {
   const appEnv: Record<string, string> = {}
   if (config.session.secret) appEnv.SESSION_SECRET = config.session.secret
   if (config.oauth.google) {
@@ -34,10 +31,10 @@ export function containerSettings(config: Config, env: NodeJS.ProcessEnv = proce
   if (config.adminEmail) appEnv.ADMIN_EMAIL = config.adminEmail
   return {
     home: config.dataHome,
-    image: env.ROTV_IMAGE || DEFAULT_IMAGE,
-    name: env.ROTV_CONTAINER_NAME || 'rotv',
+    image: config.container.image || DEFAULT_IMAGE,
+    name: config.container.name,
     appPort: config.appPort,
-    publishAddress: env.ROTV_PUBLISH_ADDRESS || '127.0.0.1',
+    publishAddress: config.container.publishAddress,
     dbName: config.dbName,
     persistentDir: config.persistentData ? config.dataDir : undefined,
     tmpfsLimitBytes: config.tmpfsSizeBytes,

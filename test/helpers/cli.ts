@@ -16,7 +16,8 @@ export interface CliResult {
 
 /** An environment with nothing of the developer's: only PATH/HOME and what the test sets. */
 export function isolatedEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', CI: 'true', ...extra }
+  // RUNTIME=host: a developer's own built image must not turn host-runtime tests into container runs.
+  return { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', CI: 'true', RUNTIME: 'host', ...extra }
 }
 
 export function runCliSync(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 300_000): CliResult {
