@@ -2,6 +2,7 @@
 // ROTV_PUBLISH_ADDRESS among the rest; defaults suit one developer machine).
 import { join } from 'node:path'
 import type { Config } from '../config/load.ts'
+import { appSecretsEnv } from '../runtime/from-config.ts'
 import { DEFAULT_IMAGE } from './build.ts'
 
 export interface ContainerSettings {
@@ -22,13 +23,7 @@ export interface ContainerSettings {
 }
 
 export function containerSettings(config: Config): ContainerSettings {
-  const appEnv: Record<string, string> = {}
-  if (config.session.secret) appEnv.SESSION_SECRET = config.session.secret
-  if (config.oauth.google) {
-    appEnv.GOOGLE_CLIENT_ID = config.oauth.google.clientId
-    appEnv.GOOGLE_CLIENT_SECRET = config.oauth.google.clientSecret
-  }
-  if (config.adminEmail) appEnv.ADMIN_EMAIL = config.adminEmail
+  const appEnv = appSecretsEnv(config)
   return {
     home: config.dataHome,
     image: config.container.image || DEFAULT_IMAGE,

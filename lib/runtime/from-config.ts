@@ -11,7 +11,8 @@ import type { HostSettings } from './host.ts'
 
 export class UnknownSourceError extends RotvError {}
 
-export function hostSettings(config: Config): HostSettings {
+/** What the app reads from its environment, secrets included (both runtimes keep them off command lines). */
+export function appSecretsEnv(config: Config): Record<string, string> {
   const appEnv: Record<string, string> = {}
   if (config.session.secret) appEnv.SESSION_SECRET = config.session.secret
   if (config.oauth.google) {
@@ -19,6 +20,11 @@ export function hostSettings(config: Config): HostSettings {
     appEnv.GOOGLE_CLIENT_SECRET = config.oauth.google.clientSecret
   }
   if (config.adminEmail) appEnv.ADMIN_EMAIL = config.adminEmail
+  return appEnv
+}
+
+export function hostSettings(config: Config): HostSettings {
+  const appEnv = appSecretsEnv(config)
   return {
     home: config.dataHome,
     appDir: join(config.root, 'app'),
