@@ -1,7 +1,9 @@
 // Everything the benchmark starts (PostgreSQL servers, the app, sshd, containers, temp dirs) registers
 // its undo here as soon as it exists. The undos run in reverse order at the end, on a failure, and on
 // Ctrl-C/SIGTERM (which also aborts the running case through `signal`), so nothing outlives a run.
-// A second Ctrl-C exits at once.
+// A second Ctrl-C (more than 1.5 s after the first) exits at once.
+const DUPLICATE_WINDOW_MS = 1500
+
 export class Cleanup {
   private readonly steps: Array<{ label: string; fn: () => Promise<unknown> }> = []
   private readonly controller = new AbortController()
@@ -26,9 +28,16 @@ export class Cleanup {
 
   /** SIGINT/SIGTERM abort the run; the caller's finally block then runs runAll(). */
   installSignalHandlers(onInterrupt: (signal: NodeJS.Signals) => void): void {
+    let first = 0
     const handler = (sig: NodeJS.Signals) => {
+      // One Ctrl-C arrives several times: from the terminal to the whole process group, and again
+      // relayed by npm and by the tsx CLI. Only a signal well after the first is a second Ctrl-C.
+      if (this.interrupted > 0) {
+        if (Date.now() - first > DUPLICATE_WINDOW_MS) process.exit(130)
+        return
+      }
       this.interrupted++
-      if (this.interrupted > 1) process.exit(130)
+      first = Date.now()
       onInterrupt(sig)
       this.controller.abort(new Error(`interrupted (${sig})`))
     }
