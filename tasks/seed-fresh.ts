@@ -1,3 +1,4 @@
+import { anonymizeSettings } from '../lib/anonymize/from-config.ts'
 import { ensureFresh, openStore } from '../lib/snapshots/index.ts'
 import { snapshotName, sourceSpec } from '../lib/runtime/from-config.ts'
 import { defineTask } from '../lib/tasks/types.ts'
@@ -24,6 +25,8 @@ export default defineTask({
       source,
       maxAgeDays: config.seed.maxAgeDays,
       refreshStale: Boolean(ctx.invocations.get('seed-fresh')?.options.refresh),
+      // ANONYMIZE=true covers the automatic pull of `start` too, not only `seed`.
+      anonymize: await anonymizeSettings(ctx.root, ctx.loaded),
       signal: ctx.signal,
       onProgress: (p) => io.progress(`${mb(p.bytes)} received at ${mb(p.bytesPerSecond)}/s, ${seconds(p.elapsedMs)}`),
     })

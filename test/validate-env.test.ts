@@ -76,6 +76,7 @@ t.test('what is required depends on what the configuration asks for', async (t) 
   t.match(check({ '.env': 'SEED_SOURCE=url\n' }).errors, [{ variable: 'PRODUCTION_DATABASE_URL', kind: 'missing' }])
   t.match(check({ '.env': 'SEED_SOURCE=file\nSEED_FILE=/nonexistent/dump.sql\n' }).errors, [{ variable: 'SEED_FILE', message: /does not exist/ }])
   t.match(check({ '.env': 'PERSISTENT_DATA=true\n' }).errors, [{ variable: 'SESSION_SECRET', kind: 'missing', message: /PERSISTENT_DATA=true/ }])
+  t.match(check({ '.env': 'ANONYMIZE=true\n' }).errors, [{ variable: 'ANONYMIZE_SALT', kind: 'missing' }])
   t.match(check({ '.env': 'GOOGLE_CLIENT_ID=123.apps.googleusercontent.com\n' }).errors, [{ variable: 'GOOGLE_CLIENT_SECRET', kind: 'missing' }])
   t.match(check({ '.env': 'SEED_ENVIRONMENTS=production,staging\nSTAGING_SOURCE=ssh\n' }).errors, [{ variable: 'STAGING_HOST', kind: 'missing' }])
   const ok = check({

@@ -60,6 +60,11 @@ export function validateEnvironment(loaded: LoadedConfig): EnvironmentReport {
     }
   }
 
+  // Anonymized pulls are keyed by a per-project salt that lives only in .env.
+  if (values.get('ANONYMIZE')?.value && /^(1|true|yes|on)$/i.test(values.get('ANONYMIZE')!.value) && !has('ANONYMIZE_SALT') && !errors.some((e) => e.variable === 'ANONYMIZE_SALT')) {
+    missing('ANONYMIZE_SALT', 'ANONYMIZE=true needs a per-project salt', 'set ANONYMIZE_SALT in .env; generate one with: openssl rand -hex 32')
+  }
+
   // OAuth: optional, but half a pair is a mistake.
   const googleId = has('GOOGLE_CLIENT_ID')
   const googleSecret = has('GOOGLE_CLIENT_SECRET')
