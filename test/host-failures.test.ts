@@ -28,18 +28,26 @@ async function settings(home: string, extra: Partial<HostSettings> = {}): Promis
 }
 
 /** Postmasters listening on `port` (their command line carries -p PORT); other tests run servers too. */
-function postgresPids(port: number): number[] {
+function postmasters(port: number): { pid: number; args: string[] }[] {
   return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
+    .flatMap((d) => {
       try {
         const args = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0')
-        return /postgres$/.test(args[0] ?? '') && args.includes('-p') && args[args.indexOf('-p') + 1] === String(port)
+        const ours = /postgres$/.test(args[0] ?? '') && args.includes('-p') && args[args.indexOf('-p') + 1] === String(port)
+        return ours ? [{ pid: Number(d), args }] : []
       } catch {
-        return false
+        return []
       }
     })
-    .map(Number)
+}
+
+function postgresPids(port: number): number[] {
+  return postmasters(port).map((p) => p.pid)
+}
+
+function postgresDataDirs(port: number): string[] {
+  return postmasters(port).map((p) => p.args[p.args.indexOf('-D') + 1]!)
 }
 
 t.test('Ctrl-C during the import stops the server, removes the in-memory data and leaves no state', async (t) => {
@@ -55,7 +63,8 @@ t.test('Ctrl-C during the import stops the server, removes the in-memory data an
     signal: controller.signal,
     onProgress: (m) => {
       if (m.startsWith('importing big:') && !controller.signal.aborted) {
-        scratch = readdirSync('/dev/shm').find((d) => d.startsWith('rotv-'))
+        // Our server's data directory, from its command line (other tests run servers in /dev/shm too).
+        scratch = postgresDataDirs(s.pgPort)[0]
         controller.abort()
       }
     },
@@ -64,7 +73,8 @@ t.test('Ctrl-C during the import stops the server, removes the in-memory data an
   t.ok(controller.signal.aborted, 'the import was under way when interrupted')
   t.same(postgresPids(s.pgPort), [], 'no postgres process left behind')
   t.equal(await readState(home), undefined, 'no run state left behind')
-  if (scratch) t.notOk(existsSync(join('/dev/shm', scratch, 'pgdata')), 'the in-memory data directory is gone')
+  t.ok(scratch?.startsWith('/dev/shm/'), `the import ran in memory: ${scratch}`)
+  t.notOk(existsSync(scratch!), 'the in-memory data directory is gone')
   t.notOk(existsSync(join(home, 'snapshots', 'big', '.pull.lock')), 'no stale lock')
   // and the next start works
   const next = await startHost(s, { snapshot: await snapshotHandle(store, 'big') })
