@@ -22,6 +22,7 @@ export function isStale(manifest: Pick<SnapshotManifest, 'pulledAt'>, maxAgeDays
 
 function humanAge(ms: number): string {
   const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`
+  if (ms < 60_000) return 'less than a minute'
   if (ms < 3600_000) return plural(Math.floor(ms / 60_000), 'minute')
   if (ms < DAY_MS) return plural(Math.floor(ms / 3600_000), 'hour')
   return plural(Math.floor(ms / DAY_MS), 'day')
