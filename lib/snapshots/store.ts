@@ -134,7 +134,9 @@ export function openStore(home: string): SnapshotStore {
       // A rules problem (strict coverage, a collision) stops the pull and kills the source: say that, not
       // "the source failed".
       if (anonymizer?.errored && anonymizer.errored instanceof RotvError) throw anonymizer.errored
-      if (writeError) throw new SnapshotWriteError(name, dir, writeError)
+      // pipeline() destroys every stage with the first error, and on Node 22+ the file stream then emits
+      // it too: only an error of the file system itself (ENOSPC, EIO, ...) is a write failure.
+      if (writeError && (writeError as NodeJS.ErrnoException).syscall !== undefined) throw new SnapshotWriteError(name, dir, writeError)
       if (!completion.ok) throw completion.error ?? new TruncatedDumpError(name, 'the source failed', completion.stderr)
       if (pipeError) throw new TruncatedDumpError(name, `the stream is cut short or damaged (${(pipeError as Error).message})`, completion.stderr)
       const facts = inspector.result()
