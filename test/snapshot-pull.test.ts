@@ -271,7 +271,8 @@ t.test('the connection dropping half-way (sshd\'s session process killed): typed
   }))
   t.ok(killed.length > 0 && killed[0]! > 0, `killed sshd session process ${killed.join(',')}`)
   t.type(err, SshConnectionLostError, err.message)
-  t.match(err.message, /closed by remote host|Connection reset|Broken pipe/)
+  // ssh does not always get to print why before it exits 255
+  t.match(err.message, /connection dropped|closed by remote host|Connection reset|Broken pipe/)
   t.same(await dirFingerprint(dir), before, 'previous snapshot intact, no temp file')
   t.same(await sshClients(), [], 'no ssh client left')
   t.ok(await eventually(async () => (await fixturePgDumps()).length === 0), 'the orphaned remote pg_dump ended too')

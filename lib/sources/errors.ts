@@ -107,6 +107,9 @@ export function classifyFailure(ctx: SourceErrorContext, exit: { code: number | 
     if (/Permission denied \(|Too many authentication failures|Authentication failed/i.test(s)) return new SshAuthError(ctx)
     if (/closed by remote host|Connection reset|Broken pipe|Timeout, server .* not responding|client_loop|Connection closed by/i.test(s)) return new SshConnectionLostError(ctx)
     if (/timed out|Could not resolve hostname|No route to host|Network is unreachable|Name or service not known/i.test(s)) return new SshUnreachableError(ctx)
+    // 255 is ssh's own failure (a remote command's status is passed through); when the session is cut
+    // ssh sometimes exits before it prints why, so a bare 255 is a lost connection too.
+    return new SshConnectionLostError(ctx)
   }
   if (/database "[^"]*" does not exist/i.test(s)) return new DatabaseNotFoundError(ctx)
   if (/password authentication failed|role "[^"]*" does not exist|no password supplied|no pg_hba\.conf entry/i.test(s)) return new DatabaseAuthError(ctx)
