@@ -1,8 +1,9 @@
 // What `start` left running in a container, so `stop`, `status`, `reset` and `logs` (later processes)
 // find it: <home>/run/container.json, written atomically. The host runtime keeps run/host.json.
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { readRunFile, writeRunFile } from '../runtime/state.ts'
 
 export interface ContainerState {
   runtime: 'container'
@@ -27,18 +28,11 @@ export function hasContainerState(home: string): boolean {
 }
 
 export async function readContainerState(home: string): Promise<ContainerState | undefined> {
-  try {
-    return JSON.parse(await readFile(containerStatePath(home), 'utf8')) as ContainerState
-  } catch {
-    return undefined
-  }
+  return readRunFile<ContainerState>(containerStatePath(home))
 }
 
 export async function writeContainerState(home: string, state: ContainerState): Promise<void> {
-  const path = containerStatePath(home)
-  await mkdir(join(home, 'run'), { recursive: true, mode: 0o700 })
-  await writeFile(`${path}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 })
-  await rename(`${path}.tmp`, path)
+  await writeRunFile(containerStatePath(home), state)
 }
 
 export async function clearContainerState(home: string): Promise<void> {

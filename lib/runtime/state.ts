@@ -1,7 +1,7 @@
 // What a running environment looks like on disk, so `stop`, `status`, `reset` and `logs` (later
 // processes) find what `start` left running. Written atomically; a reader never sees half a file.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 export interface RunState {
   runtime: 'host'
@@ -29,22 +29,32 @@ export function statePath(home: string): string {
 }
 
 export async function readState(home: string): Promise<RunState | undefined> {
-  try {
-    return JSON.parse(await readFile(statePath(home), 'utf8')) as RunState
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    // A state file we cannot read is treated as absent; stop still finds servers by their pid files.
-    return undefined
-  }
+  return readRunFile<RunState>(statePath(home))
 }
 
 export async function writeState(home: string, state: RunState): Promise<void> {
-  const path = statePath(home)
-  await mkdir(join(home, 'run'), { recursive: true, mode: 0o700 })
-  await writeFile(`${path}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 })
-  await rename(`${path}.tmp`, path)
+  await writeRunFile(statePath(home), state)
 }
 
 export async function clearState(home: string): Promise<void> {
   await rm(statePath(home), { force: true })
+}
+
+/**
+ * A run-state file, or undefined when it is missing or unreadable (stop still finds servers by their
+ * pid files). Shared by both runtimes' state files.
+ */
+export async function readRunFile<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T
+  } catch {
+    return undefined
+  }
+}
+
+/** Written to a temp file and renamed, so a reader never sees half of it; private to the user (0600). */
+export async function writeRunFile(path: string, value: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+  await writeFile(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 })
+  await rename(`${path}.tmp`, path)
 }
