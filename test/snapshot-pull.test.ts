@@ -4,7 +4,6 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -25,6 +24,7 @@ import {
   type SourceSpec,
 } from '../lib/sources/index.ts'
 import { CancelledError, RotvError } from '../lib/errors.ts'
+import { caught, dirFingerprint } from './helpers/snapshot-checks.ts'
 
 let pg: TestPostgres
 let sshd: TestSshd
@@ -68,11 +68,6 @@ async function dbCounts(db: string, tables: string[]): Promise<Record<string, nu
   return out
 }
 
-async function dirFingerprint(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {}
-  for (const f of (await readdir(dir)).sort()) out[f] = createHash('sha256').update(await readFile(join(dir, f))).digest('hex')
-  return out
-}
 
 interface Proc { pid: number; argv: string[]; environ: string }
 
@@ -116,14 +111,6 @@ async function eventually(check: () => Promise<boolean>, ms = 10_000): Promise<b
   return check()
 }
 
-async function caught(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a rejection')
-}
 
 t.test('ssh: pg_dump on the remote host, gzip on the wire, verified snapshot with the right manifest', async (t) => {
   const store = openStore(join(work, 'ssh-ok'))

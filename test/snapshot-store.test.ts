@@ -24,6 +24,7 @@ import {
   TruncatedDumpError,
 } from '../lib/snapshots/index.ts'
 import { DumpFileNotFoundError, type SnapshotSource, type SourceCompletion } from '../lib/sources/index.ts'
+import { caught, dirFingerprint } from './helpers/snapshot-checks.ts'
 
 const run = promisify(execFile)
 
@@ -68,11 +69,6 @@ async function newHome(label: string): Promise<string> {
 }
 
 /** name -> sha256 of every file in the snapshot directory: "byte-for-byte intact" means this is equal. */
-async function dirFingerprint(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {}
-  for (const f of (await readdir(dir)).sort()) out[f] = createHash('sha256').update(await readFile(join(dir, f))).digest('hex')
-  return out
-}
 
 async function sha256File(path: string): Promise<string> {
   return createHash('sha256').update(await readFile(path)).digest('hex')
@@ -84,14 +80,6 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
-async function caught(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a rejection')
-}
 
 t.test('a .sql file becomes a verified, compressed snapshot with a correct manifest', async (t) => {
   const store = openStore(await newHome('plain'))
