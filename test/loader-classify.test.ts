@@ -13,7 +13,11 @@ t.test('session state is keyed by parameter', async (t) => {
 t.test('post-data DDL names the tables it touches', async (t) => {
   t.same(classifyStatement('CREATE INDEX posts_idx ON app.posts USING btree (a);'), { kind: 'table-ddl', tables: ['app.posts'], creates: { index: 'app.posts_idx' } })
   t.same(classifyStatement('CREATE UNIQUE INDEX "Idx" ON ONLY public."Parent" USING btree (a);'), { kind: 'table-ddl', tables: ['public."Parent"'], creates: { index: 'public."Idx"' } })
-  t.same(classifyStatement('ALTER TABLE ONLY app.posts\n    ADD CONSTRAINT posts_pkey PRIMARY KEY (id);'), { kind: 'table-ddl', tables: ['app.posts'] })
+  t.same(classifyStatement('ALTER TABLE ONLY app.posts\n    ADD CONSTRAINT posts_pkey PRIMARY KEY (id);'), {
+    kind: 'table-ddl',
+    tables: ['app.posts'],
+    viaIndex: { name: 'posts_pkey', type: 'PRIMARY KEY', columns: '(id)' },
+  })
   t.same(classifyStatement('ALTER TABLE ONLY app.posts\n    ADD CONSTRAINT posts_author_fkey FOREIGN KEY (author_id) REFERENCES app.users(id);'), { kind: 'table-ddl', tables: ['app.posts', 'app.users'] })
   t.same(classifyStatement('ALTER TABLE ONLY app.users\n    ADD CONSTRAINT users_manager_fkey FOREIGN KEY (m) REFERENCES app.users(id);'), { kind: 'table-ddl', tables: ['app.users'] }, 'self-reference')
   t.same(classifyStatement('ALTER TABLE public.parent\n    ADD CONSTRAINT p_fkey FOREIGN KEY (a) REFERENCES public.x(id);'), { kind: 'other' }, 'without ONLY it recurses: serial')
@@ -22,6 +26,27 @@ t.test('post-data DDL names the tables it touches', async (t) => {
   t.same(classifyStatement('CREATE INDEX CONCURRENTLY i ON t (a);'), { kind: 'other' })
   t.same(classifyStatement('ALTER INDEX public.p_pkey ATTACH PARTITION public.c_pkey;'), { kind: 'other' })
   t.same(classifyStatement('REFRESH MATERIALIZED VIEW app.mv;'), { kind: 'other' })
+})
+
+t.test('only a plain PRIMARY KEY / UNIQUE (columns) is built as an index, then attached', async (t) => {
+  t.same(classifyStatement('ALTER TABLE ONLY "App"."T"\n    ADD CONSTRAINT "T_Key" UNIQUE (a, "B c");'), {
+    kind: 'table-ddl',
+    tables: ['"App"."T"'],
+    viaIndex: { name: '"T_Key"', type: 'UNIQUE', columns: '(a, "B c")' },
+  })
+  for (const rest of [
+    'PRIMARY KEY (id) DEFERRABLE',
+    'PRIMARY KEY (id) DEFERRABLE INITIALLY DEFERRED',
+    'UNIQUE NULLS NOT DISTINCT (a)',
+    'UNIQUE (a) INCLUDE (b)',
+    'PRIMARY KEY (id) WITH (fillfactor=70)',
+    'PRIMARY KEY (id) USING INDEX TABLESPACE fast',
+    'UNIQUE USING INDEX t_a_idx',
+    'EXCLUDE USING gist (r WITH &&)',
+    'CHECK ((a > 0))',
+  ]) {
+    t.same(classifyStatement(`ALTER TABLE ONLY app.t\n    ADD CONSTRAINT c ${rest};`), { kind: 'table-ddl', tables: ['app.t'] }, rest)
+  }
 })
 
 t.test('tables, COPY targets, extensions, sequences', async (t) => {

@@ -9,8 +9,13 @@ export type StatementClass =
   /** SET / RESET / SELECT pg_catalog.set_config(..., false): session state, keyed by parameter. */
   | { kind: 'session'; key: string }
   | { kind: 'transaction'; opens: boolean }
-  /** Post-data DDL confined to the listed tables (first is the one altered). */
-  | { kind: 'table-ddl'; tables: string[]; creates?: { index: string } }
+  /**
+   * Post-data DDL confined to the listed tables (first is the one altered). `creates`: a CREATE INDEX,
+   * which takes a SHARE lock, so index builds on one table can run side by side. `viaIndex`: a plain
+   * `ADD CONSTRAINT name PRIMARY KEY|UNIQUE (columns)`, which can be built the same way (as a unique
+   * index, then attached with `ADD CONSTRAINT ... USING INDEX`, which is instant).
+   */
+  | { kind: 'table-ddl'; tables: string[]; creates?: { index: string }; viaIndex?: ConstraintViaIndex }
   /** COMMENT ON INDEX: belongs to whatever table the index is on. */
   | { kind: 'index-comment'; index: string }
   | { kind: 'sequence-set' }
@@ -20,6 +25,14 @@ export type StatementClass =
   /** --clean's DROP ... IF EXISTS (and ALTER TABLE IF EXISTS ... DROP ... IF EXISTS). */
   | { kind: 'clean-drop' }
   | { kind: 'other' }
+
+export interface ConstraintViaIndex {
+  /** The constraint's name as the dump spells it (quoted when it needs quotes). */
+  name: string
+  type: 'PRIMARY KEY' | 'UNIQUE'
+  /** The parenthesised column list, as the dump spells it. */
+  columns: string
+}
 
 // an identifier as pg_dump writes it: "quoted ""with"" quotes" or plain
 const ID = String.raw`(?:"(?:[^"]|"")*"|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)`
@@ -32,6 +45,9 @@ const CREATE_INDEX_RE = new RegExp(String.raw`^CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?
 // only ALTER TABLE ONLY: without ONLY the statement recurses into inheritance children / partitions,
 // whose own work is scheduled independently
 const ALTER_TABLE_RE = new RegExp(String.raw`^ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?ONLY\s+(${QID})\s+([\s\S]*)$`, 'i')
+// exactly pg_dump's form with nothing after the column list: no DEFERRABLE, INCLUDE, WITH, USING
+// INDEX TABLESPACE or NULLS NOT DISTINCT, which an index-then-attach rewrite would not reproduce
+const PLAIN_KEY_RE = new RegExp(String.raw`^ADD\s+CONSTRAINT\s+(${ID})\s+(PRIMARY\s+KEY|UNIQUE)\s*(\(\s*${ID}(?:\s*,\s*${ID})*\s*\))\s*;$`, 'i')
 const ADD_CONSTRAINT_RE = new RegExp(String.raw`^ADD\s+CONSTRAINT\s+${ID}\s+(PRIMARY\s+KEY|UNIQUE|CHECK|EXCLUDE|FOREIGN\s+KEY)\b`, 'i')
 const REFERENCES_RE = new RegExp(String.raw`\bREFERENCES\s+(${QID})`, 'i')
 const CREATE_TRIGGER_RE = new RegExp(String.raw`^CREATE\s+(?:OR\s+REPLACE\s+)?(?:CONSTRAINT\s+)?TRIGGER\s+${ID}\s+[\s\S]*?\sON\s+(${QID})(?:\s+FROM\s+(${QID}))?`, 'i')
@@ -67,6 +83,11 @@ export function classifyStatement(sql: string): StatementClass {
         if (!ref) return { kind: 'other' }
         const target = normalizeName(ref[1]!)
         return { kind: 'table-ddl', tables: target === table ? [table] : [table, target] }
+      }
+      const key = PLAIN_KEY_RE.exec(rest)
+      if (key) {
+        const type = /^PRIMARY/i.test(key[2]!) ? 'PRIMARY KEY' : 'UNIQUE'
+        return { kind: 'table-ddl', tables: [table], viaIndex: { name: key[1]!, type, columns: key[3]! } }
       }
       return { kind: 'table-ddl', tables: [table] }
     }

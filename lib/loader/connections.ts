@@ -71,6 +71,15 @@ export class WorkerPool {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }))
   }
 
+  /** An idle worker, or undefined when all are busy; never waits. */
+  tryAcquire(): LoaderConnection | undefined {
+    return this.closedWith === undefined ? this.idle.pop() : undefined
+  }
+
+  get idleCount(): number {
+    return this.closedWith === undefined ? this.idle.length : 0
+  }
+
   release(w: LoaderConnection): void {
     const waiter = this.waiters.shift()
     if (waiter) waiter.resolve(w)

@@ -3,15 +3,22 @@
 // Statements before the first COPY (the schema, and with --clean the DROPs) run in order on one "main"
 // connection. Each COPY block goes to a worker connection through the COPY protocol, with a bounded
 // buffer, so the reader moves on to the next table while the previous one is still being ingested.
+// A COPY block bigger than splitCopyBytes (one huge table, typically) is spread over the idle workers
+// once it passes that size, at row boundaries: COPY parsing is the server's bottleneck, and one
+// backend runs on one core.
 // Post-data DDL (indexes, PK/UNIQUE/FK constraints, triggers) runs on the workers as soon as the tables
-// it touches are loaded; statements on one table stay in order, and a foreign key waits for (and then
-// holds back) both its tables. Anything not recognised as safe to parallelise waits for all earlier
-// work and runs alone on the main connection.
+// it touches are loaded. Index builds on one table run side by side (CREATE INDEX takes a SHARE lock);
+// a plain PRIMARY KEY / UNIQUE constraint is built the same way, as a unique index, and attached with
+// `ADD CONSTRAINT ... USING INDEX` once the table's index builds are done. Every other statement on a
+// table waits for all earlier work on it, and a foreign key waits for (and then holds back) both its
+// tables. Anything not recognised as safe to parallelise waits for all earlier work and runs alone on
+// the main connection.
+import { availableParallelism } from 'node:os'
 import { Readable, type Writable } from 'node:stream'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { classifyStatement } from './classify-statement.ts'
-import { LoaderConnection, WorkerPool, bulkLoadSettings, defaultParallelism, terminateBackends } from './connections.ts'
+import { LoaderConnection, WorkerPool, bulkLoadSettings, defaultParallelism, terminateBackends, type SessionState } from './connections.ts'
 import {
   DumpLoadCancelledError,
   DumpLoadError,
@@ -39,6 +46,14 @@ export interface LoadDumpOptions {
   copyBufferBytes?: number
   /** Load tables the dump created with BEGIN; TRUNCATE; COPY ... (FREEZE); COMMIT. Default true. */
   freeze?: boolean
+  /**
+   * Once a COPY block has passed this many bytes, the rest of it is spread over every idle worker
+   * (0: never). The rows then land in a different physical order than in the dump: the same rows,
+   * but a query without ORDER BY may list them differently. Default: 32 MiB with 4 or more CPUs, else
+   * 0 (on 2 CPUs the reader, the first backend and the extra ones share two cores, and a spread block
+   * also leaves its rows without FREEZE's hint bits, which the index builds then set: measured slower).
+   */
+  splitCopyBytes?: number
   /** Require the "PostgreSQL database dump complete" trailer. Default true. */
   requireTrailer?: boolean
 }
@@ -91,6 +106,8 @@ export async function loadDump(opts: LoadDumpOptions): Promise<LoadResult> {
 }
 
 const DEFAULT_COPY_BUFFER = 16 * 1024 * 1024
+const DEFAULT_SPLIT_COPY = 32 * 1024 * 1024
+const NL = 0x0a
 
 interface StatementInfo {
   sql: string
@@ -100,6 +117,7 @@ interface StatementInfo {
 class DumpLoad {
   private readonly started = Date.now()
   private readonly parallel: number
+  private readonly splitCopyBytes: number
   private readonly file?: DumpFile
   private readonly input: AsyncIterable<Buffer>
   private main?: LoaderConnection
@@ -126,8 +144,8 @@ class DumpLoad {
 
   /** SET/set_config statements so far, replayed on workers. */
   private session = new Map<string, string>()
-  /** Tail of each table's chain of work (COPY, then its post-data statements in dump order). */
-  private chains = new Map<string, Promise<void>>()
+  /** Work dispatched per table (COPY, then its post-data statements), see TableWork. */
+  private work = new Map<string, TableWork>()
   private outstanding = new Set<Promise<void>>()
   /** Tables this dump created (and can therefore TRUNCATE + COPY FREEZE): name -> partitioned. */
   private created = new Map<string, boolean>()
@@ -136,6 +154,8 @@ class DumpLoad {
 
   constructor(private readonly opts: LoadDumpOptions) {
     this.parallel = Math.max(1, Math.floor(opts.parallel ?? defaultParallelism()))
+    const split = opts.splitCopyBytes ?? (availableParallelism() >= 4 ? DEFAULT_SPLIT_COPY : 0)
+    this.splitCopyBytes = split > 0 ? split : Infinity
     if (isDumpFile(opts.input)) {
       this.file = opts.input
       this.input = opts.input.stream
@@ -153,6 +173,7 @@ class DumpLoad {
       const serverVersion = await this.race(this.connect())
       this.setPhase('pre-data')
       await this.readDump()
+      this.flushAttaches()
       this.setPhase('finishing')
       await this.race(Promise.all(this.outstanding))
       if (!this.sawTrailer && this.opts.requireTrailer !== false) {
@@ -276,7 +297,7 @@ class DumpLoad {
           break
         case 'copy-data':
           if (!copy) throw new Error('copy-data outside COPY')
-          if (!copy.stream.write(item.data)) await this.race(drained(copy.stream))
+          await this.copyData(copy, item.data)
           this.progress(false)
           break
         case 'copy-end':
@@ -349,7 +370,18 @@ class DumpLoad {
         // DDL on a partitioned table recurses into its partitions: not confined to its own chain
         if (!serial && !cls.tables.some((t) => this.created.get(t) === true)) {
           this.setPhase('post-data')
-          if (cls.creates) this.indexTable.set(cls.creates.index, cls.tables[0]!)
+          const table = cls.tables[0]!
+          if (cls.creates) {
+            this.indexTable.set(cls.creates.index, table)
+            return this.schedule([table], info, 'shared')
+          }
+          if (cls.viaIndex && this.created.has(table)) {
+            const { name, type, columns } = cls.viaIndex
+            this.schedule([table], { ...info, sql: `CREATE UNIQUE INDEX ${name} ON ${table} USING btree ${columns};` }, 'shared')
+            const attach = { ...info, sql: `ALTER TABLE ONLY ${table} ADD CONSTRAINT ${name} ${type} USING INDEX ${name};` }
+            this.tableWork(table).attach.push({ info: attach, session: new Map(this.session) })
+            return
+          }
           return this.schedule(cls.tables, info)
         }
         break
@@ -380,13 +412,18 @@ class DumpLoad {
 
   /** Wait until all COPY and post-data work dispatched so far has finished. */
   private async barrier(): Promise<void> {
+    this.flushAttaches()
     if (this.outstanding.size) await this.race(Promise.all(this.outstanding))
   }
 
-  /** Run a post-data statement on a worker after everything earlier on its tables. */
-  private schedule(tables: string[], info: StatementInfo): void {
-    const deps = tables.map((t) => this.chains.get(t)).filter((p): p is Promise<void> => p !== undefined)
-    const session = new Map(this.session)
+  /**
+   * Run a post-data statement on a worker. 'exclusive' (most DDL) waits for everything earlier on its
+   * tables and holds back what comes later; 'shared' (an index build) waits only for the last
+   * exclusive statement, so consecutive index builds on one table run side by side.
+   */
+  private schedule(tables: string[], info: StatementInfo, mode: 'exclusive' | 'shared' = 'exclusive', session: SessionState = new Map(this.session)): void {
+    if (mode === 'exclusive') for (const t of tables) this.flushAttaches(t)
+    const deps = tables.flatMap((t) => this.dependencies(t, mode))
     const job = (async () => {
       await Promise.all(deps)
       if (this.failure !== undefined) return
@@ -401,8 +438,39 @@ class DumpLoad {
         this.pool!.release(w)
       }
     })().catch((err) => this.fail(err))
-    for (const t of tables) this.chains.set(t, job)
+    for (const t of tables) {
+      const work = this.tableWork(t)
+      if (mode === 'shared') work.shared.push(job)
+      else {
+        work.tail = job
+        work.shared = []
+      }
+    }
     this.track(job)
+  }
+
+  /** What a new statement on `table` must wait for. */
+  private dependencies(table: string, mode: 'exclusive' | 'shared'): Promise<void>[] {
+    const work = this.work.get(table)
+    if (!work) return []
+    const deps = work.tail ? [work.tail] : []
+    return mode === 'shared' ? deps : [...deps, ...work.shared]
+  }
+
+  /** Schedule the constraint attaches held back for the table's index builds (all tables: no argument). */
+  private flushAttaches(table?: string): void {
+    for (const t of table === undefined ? [...this.work.keys()] : [table]) {
+      const work = this.work.get(t)
+      if (!work?.attach.length) continue
+      // with the session state of when the constraint was read, not of now
+      for (const { info, session } of work.attach.splice(0)) this.schedule([t], info, 'exclusive', session)
+    }
+  }
+
+  private tableWork(table: string): TableWork {
+    let work = this.work.get(table)
+    if (!work) this.work.set(table, (work = { shared: [], attach: [] }))
+    return work
   }
 
   private track(p: Promise<void>): void {
@@ -420,25 +488,21 @@ class DumpLoad {
     else this.progress(true)
     const onMain = this.inTransaction
     const partitioned = this.created.get(table)
-    const freeze = !onMain && this.opts.freeze !== false && partitioned === false && /\sFROM\s+stdin\s*;$/i.test(info.sql)
+    const textFormat = /\sFROM\s+stdin\s*;$/i.test(info.sql)
+    const freeze = !onMain && this.opts.freeze !== false && partitioned === false && textFormat
     // a table's earlier work (rare: a second COPY into the same table) must be finished first
-    const before = this.chains.get(table)
-    if (before) await this.race(before)
+    this.flushAttaches(table)
+    const before = this.dependencies(table, 'exclusive')
+    if (before.length) await this.race(Promise.all(before))
     const conn = onMain ? this.main! : await this.race(this.pool!.acquire())
     let release = !onMain
     try {
       await this.race(conn.applySession(new Map(this.session)))
       if (freeze) await this.race(conn.client.query(`BEGIN; TRUNCATE ONLY ${table}`))
-      const sql = freeze ? `${info.sql.replace(/;$/, '')} WITH (FREEZE)` : info.sql
-      const stream = conn.client.query(copyFrom(sql, { highWaterMark: this.opts.copyBufferBytes ?? DEFAULT_COPY_BUFFER }))
       const dataLine = info.position.line + countLines(info.sql) + 1
-      const done = new Promise<number>((resolve, reject) => {
-        stream.on('finish', () => resolve(stream.rowCount))
-        stream.on('error', reject)
-      })
-      done.catch((err) => this.fail(copyError(err, info, dataLine)))
+      const first = this.openCopy(conn, freeze ? `${info.sql.replace(/;$/, '')} WITH (FREEZE)` : info.sql, info, dataLine, false)
       release = false
-      return { table, info, conn, stream, done, freeze, onMain, dataLine }
+      return { table, info, dataLine, onMain, freeze, splittable: !onMain && textFormat && this.parallel > 1, bytes: 0, first }
     } catch (err) {
       if (err === this.failure) throw err
       throw statementError(err, info)
@@ -447,27 +511,98 @@ class DumpLoad {
     }
   }
 
+  private openCopy(conn: LoaderConnection, sql: string, info: StatementInfo, dataLine: number, part: boolean): CopyStream {
+    const stream = conn.client.query(copyFrom(sql, { highWaterMark: this.opts.copyBufferBytes ?? DEFAULT_COPY_BUFFER }))
+    const done = new Promise<number>((resolve, reject) => {
+      stream.on('finish', () => resolve(stream.rowCount))
+      stream.on('error', reject)
+    })
+    done.catch((err) => this.fail(copyError(err, info, dataLine, part)))
+    return { conn, stream, done }
+  }
+
+  private async copyData(copy: CopyInProgress, data: Buffer): Promise<void> {
+    copy.bytes += data.length
+    if (copy.parts) return this.spread(copy, data)
+    if (copy.splittable && copy.bytes > this.splitCopyBytes && this.pool!.idleCount > 0) {
+      const nl = data.lastIndexOf(NL)
+      if (nl >= 0) {
+        await this.write(copy.first.stream, data.subarray(0, nl + 1))
+        await this.beginSpread(copy)
+        if (nl + 1 < data.length) copy.carry = data.subarray(nl + 1)
+        return
+      }
+    }
+    await this.write(copy.first.stream, data)
+  }
+
+  /**
+   * End the block's first COPY (committing its FREEZE transaction, whose TRUNCATE lock would block
+   * everyone else) and open one plain COPY on it and on every idle worker for the rest of the block.
+   */
+  private async beginSpread(copy: CopyInProgress): Promise<void> {
+    copy.first.stream.end()
+    copy.firstRows = await this.race(copy.first.done)
+    if (copy.freeze) await this.race(copy.first.conn.client.query('COMMIT'))
+    copy.freeze = false
+    const conns = [copy.first.conn]
+    for (let w = this.pool!.tryAcquire(); w; w = this.pool!.tryAcquire()) conns.push(w)
+    copy.parts = []
+    for (const conn of conns) {
+      await this.race(conn.applySession(new Map(this.session)))
+      copy.parts.push(this.openCopy(conn, copy.info.sql, copy.info, copy.dataLine, true))
+    }
+  }
+
+  /** Spread mode: whole rows go to the least busy part; what follows the chunk's last newline waits for the next chunk. */
+  private async spread(copy: CopyInProgress, data: Buffer): Promise<void> {
+    const parts = copy.parts!
+    const nl = data.lastIndexOf(NL)
+    if (nl < 0) {
+      // a row longer than a chunk
+      copy.carry = copy.carry ? Buffer.concat([copy.carry, data]) : data
+      return
+    }
+    let part = parts[0]!
+    for (const p of parts) if (p.stream.writableLength < part.stream.writableLength) part = p
+    if (copy.carry) part.stream.write(copy.carry)
+    const ok = part.stream.write(nl + 1 === data.length ? data : data.subarray(0, nl + 1))
+    copy.carry = nl + 1 < data.length ? data.subarray(nl + 1) : undefined
+    if (!ok && parts.every((p) => p.stream.writableNeedDrain)) await this.race(drained(part.stream))
+  }
+
+  private async write(stream: Writable, data: Buffer): Promise<void> {
+    if (!stream.write(data)) await this.race(drained(stream))
+  }
+
   private async endCopy(copy: CopyInProgress): Promise<void> {
-    copy.stream.end()
+    const streams = copy.parts ?? [copy.first]
+    // a last row without its newline (a malformed block): the server is the judge of it
+    if (copy.carry) streams[0]!.stream.write(copy.carry)
+    copy.carry = undefined
+    for (const s of streams) s.stream.end()
     const finish = (async () => {
       try {
-        const rows = await copy.done
-        if (copy.freeze) await copy.conn.client.query('COMMIT')
+        let rows = copy.firstRows ?? 0
+        for (const n of await Promise.all(streams.map((s) => s.done))) rows += n
+        if (copy.freeze) await copy.first.conn.client.query('COMMIT')
         this.rows[copy.table] = (this.rows[copy.table] ?? 0) + rows
         this.totalRows += rows
         this.tablesDone++
         this.progress(true)
       } catch (err) {
-        throw err === this.failure ? err : copyError(err, copy.info, copy.dataLine)
+        throw err === this.failure ? err : copyError(err, copy.info, copy.dataLine, copy.parts !== undefined)
       } finally {
-        if (!copy.onMain) this.pool!.release(copy.conn)
+        if (!copy.onMain) for (const s of streams) this.pool!.release(s.conn)
       }
     })().catch((err) => this.fail(err))
     if (copy.onMain) {
       await this.race(finish)
       return
     }
-    this.chains.set(copy.table, finish)
+    const work = this.tableWork(copy.table)
+    work.tail = finish
+    work.shared = []
     this.track(finish)
   }
 
@@ -508,15 +643,42 @@ class DumpLoad {
   }
 }
 
+interface CopyStream {
+  conn: LoaderConnection
+  stream: ReturnType<typeof copyFrom>
+  /** Rows the server took, once this COPY has finished. */
+  done: Promise<number>
+}
+
 interface CopyInProgress {
   table: string
   info: StatementInfo
-  conn: LoaderConnection
-  stream: ReturnType<typeof copyFrom>
-  done: Promise<number>
-  freeze: boolean
-  onMain: boolean
   dataLine: number
+  onMain: boolean
+  /** The first COPY runs in a BEGIN; TRUNCATE; ... FREEZE transaction not yet committed. */
+  freeze: boolean
+  /** Plain text COPY on a worker: may be spread over several. */
+  splittable: boolean
+  /** Data bytes so far. */
+  bytes: number
+  /** The block's first COPY (its only one unless the block is spread). */
+  first: CopyStream
+  /** Spread mode: the parallel COPYs for the rest of the block, and the first COPY's rows. */
+  parts?: CopyStream[]
+  firstRows?: number
+  /** Spread mode: the start of a row whose end has not arrived yet. */
+  carry?: Buffer
+}
+
+/**
+ * Work dispatched on one table: `tail` is the last statement that needs the table to itself (COPY,
+ * most DDL), `shared` the index builds started after it, `attach` the constraint attaches held back
+ * until those builds are done (see schedule()).
+ */
+interface TableWork {
+  tail?: Promise<void>
+  shared: Promise<void>[]
+  attach: { info: StatementInfo; session: SessionState }[]
 }
 
 function isDumpFile(x: unknown): x is DumpFile {
@@ -564,12 +726,17 @@ function statementError(err: unknown, info: StatementInfo, extension?: string): 
   return new DumpLoadError('statement failed', details)
 }
 
-function copyError(err: unknown, info: StatementInfo, dataLine: number): Error {
+function copyError(err: unknown, info: StatementInfo, dataLine: number, part = false): Error {
   if (err instanceof DumpLoadError || err instanceof DumpLoadCancelledError) return err
   const fields = serverFields(err)
-  // the server counts COPY data lines from 1; map that back to the dump's line
+  // the server counts COPY data lines from 1; map that back to the dump's line (a part of a spread
+  // block counts from its own first row, which no dump line number is kept for)
   const m = /^COPY [^,]+, line (\d+)/.exec(fields.where ?? '')
-  const position = m ? { line: dataLine + Number(m[1]) - 1, offset: info.position.offset } : info.position
-  const summary = m ? `COPY data rejected (row ${m[1]} of the block started by ${excerpt(info.sql, 120)})` : 'COPY failed'
+  const position = m && !part ? { line: dataLine + Number(m[1]) - 1, offset: info.position.offset } : info.position
+  const summary = !m
+    ? 'COPY failed'
+    : part
+      ? `COPY data rejected (row ${m[1]} of one of the parallel parts of the block started by ${excerpt(info.sql, 120)} at line ${info.position.line})`
+      : `COPY data rejected (row ${m[1]} of the block started by ${excerpt(info.sql, 120)})`
   return new DumpLoadError(summary, { ...fields, statement: excerpt(info.sql), position, cause: err })
 }
