@@ -1,17 +1,26 @@
 // The warm cluster cache: a cleanly stopped, already imported and migrated cluster, kept in the data
-// home so the next start copies it into memory (~0.7 s) instead of importing the snapshot again (~8 s).
+// home so the next start copies it into memory (~1 s) instead of importing the snapshot again (~8 s).
 // An entry is keyed by everything that shapes its content: snapshot, PostgreSQL version, migrations.
 //
 // Layout: CACHE_DIR/KEY/{manifest.json,pgdata/}. Entries are built in CACHE_DIR/.tmp-* and renamed
-// into place, so a reader never sees half an entry. The manifest lists every file and directory with
+// into place, so a reader never sees half an entry. A directory the manifest lists as an alias (the
+// app database, identical to its pristine template when the entry is made) is stored once and
+// restored as a copy of its source.
+//
+// Saving off the critical path (stageCluster + saveStagedCluster): a start stops the freshly imported
+// server once, copies everything but the two big database directories aside (tens of MB, on tmpfs),
+// and starts it again for the app. The entry is then written in the background from that stage plus
+// the live cluster's pristine template directory, which nothing writes (no one may connect to it, and
+// a template copy only reads it); its file list, sizes and modification times are compared before and
+// after the copy, so a change is caught, never cached. The manifest lists every file and directory with
 // its size and a hash of a sample of its content (whole files up to 64 KiB, which covers pg_control,
 // the relation maps and the config; head and tail of larger ones), plus a digest over that list.
 // Verifying it costs one small read per file: deleted, truncated, extended or swapped files and an
 // edited manifest are caught; a bit flip deep inside a large relation file is not (that would need a
 // full read of every byte, which costs more than the copy it protects).
 import { createHash } from 'node:crypto'
-import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs'
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, utimes, writeFile, lstat, chmod } from 'node:fs/promises'
+import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs'
+import { chown, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, utimes, writeFile, lstat, chmod } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import type { PgBinaries } from './binaries.ts'
 import { ClusterDirError, ClusterNotStoppedError } from './errors.ts'
@@ -62,34 +71,74 @@ export async function saveCluster(opts: SaveClusterOptions): Promise<CacheEntryI
     if (!opts.stop) throw new ClusterNotStoppedError(`a server (pid ${status.pid}) is running on ${opts.pgdata}; only a stopped cluster can be cached`, { fix: 'stop it first (fast mode)' })
     await stopServer({ pgdata: opts.pgdata, binaries: opts.stop.binaries, runAs: opts.stop.runAs, mode: 'fast' })
   }
-  // A cluster that crashed or was stopped with -m immediate needs WAL replay on start; caching it would
-  // make every warm start pay (and trust) crash recovery. Only "shut down" is accepted.
-  const state = await clusterState(opts.pgdata)
-  if (state !== 'shut down') {
-    throw new ClusterNotStoppedError(`the cluster in ${opts.pgdata} is "${state}", not cleanly shut down; it cannot be cached`, { fix: 'start it and stop it with pg_ctl -m fast (stopServer mode fast)' })
+  await assertShutDown(opts.pgdata, 'cached')
+  return writeEntry(opts.cacheDir, opts.key, {}, async (pgdata) => {
+    await runCommand('cp', ['-a', opts.pgdata, pgdata], { signal: opts.signal })
+  })
+}
+
+export interface StageClusterOptions {
+  /** A cleanly shut down cluster. */
+  pgdata: string
+  /** Created here: receives everything of pgdata but `stable` and its aliases. */
+  stageDir: string
+  /** Relative directory (base/<pristine oid>) that nothing writes while the server runs on; read later, from pgdata. */
+  stable: string
+  /** Relative directories identical to `stable` right now (base/<app oid>): stored once, restored as copies. */
+  aliases: string[]
+}
+
+/** What saveStagedCluster needs (plain data: it may be handed to another process as JSON). */
+export interface StagedCluster {
+  pgdata: string
+  stageDir: string
+  stable: string
+  aliases: string[]
+  /** Fingerprint of pgdata/stable at staging time. */
+  fingerprint: string
+}
+
+/** Copy a stopped cluster aside without its big database directories (a few tens of MB). */
+export async function stageCluster(opts: StageClusterOptions): Promise<StagedCluster> {
+  const pgdata = resolve(opts.pgdata)
+  await assertShutDown(pgdata, 'staged')
+  const skip = new Set([opts.stable, ...opts.aliases].map((d) => d.replace(/\/+$/, '')))
+  for (const d of skip) if (!/^base\/\d+$/.test(d)) throw new Error(`stageCluster: ${d} is not a database directory (base/<oid>)`)
+  const fingerprint = fingerprintDir(join(pgdata, opts.stable))
+  await rm(opts.stageDir, { recursive: true, force: true })
+  await copyDirAttributes(pgdata, opts.stageDir)
+  const top = readdirSync(pgdata).filter((n) => n !== 'base' && n !== 'postmaster.pid' && n !== 'postmaster.opts')
+  if (top.length) await runCommand('cp', ['-a', ...top.map((n) => join(pgdata, n)), `${opts.stageDir}/`])
+  await copyDirAttributes(join(pgdata, 'base'), join(opts.stageDir, 'base'))
+  const dbs = readdirSync(join(pgdata, 'base')).filter((n) => !skip.has(`base/${n}`))
+  if (dbs.length) await runCommand('cp', ['-a', ...dbs.map((n) => join(pgdata, 'base', n)), `${join(opts.stageDir, 'base')}/`])
+  return { pgdata, stageDir: opts.stageDir, stable: opts.stable, aliases: opts.aliases, fingerprint }
+}
+
+export class StableDirChangedError extends ClusterDirError {}
+
+/**
+ * Write the cache entry of a staged cluster: the stage plus pgdata/stable, copied from the live cluster.
+ * Refuses (StableDirChangedError) when that directory changed since staging or during the copy.
+ */
+export async function saveStagedCluster(staged: StagedCluster, opts: { cacheDir: string; key: string; signal?: AbortSignal }): Promise<CacheEntryInfo> {
+  const live = join(staged.pgdata, staged.stable)
+  const check = (when: string) => {
+    if (fingerprintDir(live) !== staged.fingerprint) {
+      throw new StableDirChangedError(`${live} changed ${when}; the warm cluster was not saved`, {
+        fix: 'nothing to do: the next start imports the snapshot again (do not connect to the pristine template database)',
+      })
+    }
   }
-  await mkdir(opts.cacheDir, { recursive: true, mode: 0o700 })
-  const tmp = await mkdtemp(join(opts.cacheDir, TMP_PREFIX))
-  try {
-    await runCommand('cp', ['-a', opts.pgdata, join(tmp, 'pgdata')], { signal: opts.signal })
-    await rm(join(tmp, 'pgdata', 'postmaster.pid'), { force: true })
-    await rm(join(tmp, 'pgdata', 'postmaster.opts'), { force: true })
-    const files = describeTree(join(tmp, 'pgdata'))
-    const manifest = sealManifest({ format: FORMAT, key: opts.key, createdAt: new Date().toISOString(), totalBytes: files.reduce((n, f) => n + Math.max(f[1], 0), 0), files })
-    await writeFile(join(tmp, MANIFEST), JSON.stringify(manifest))
-    const final = join(opts.cacheDir, opts.key)
-    await rename(tmp, final).catch(async (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err
-      // Replace the old entry: move it aside first, so the swap is two renames, never a partial dir.
-      const old = `${join(opts.cacheDir, OLD_PREFIX)}${Date.now()}-${process.pid}`
-      await rename(final, old)
-      await rename(tmp, final)
-      await rm(old, { recursive: true, force: true })
-    })
-    return { key: opts.key, dir: final, files: files.length, bytes: manifest.totalBytes }
-  } finally {
-    await rm(tmp, { recursive: true, force: true })
-  }
+  check('since the cluster was staged')
+  const aliases = Object.fromEntries(staged.aliases.map((a) => [a, staged.stable]))
+  return writeEntry(opts.cacheDir, opts.key, aliases, async (pgdata) => {
+    await runCommand('cp', ['-a', staged.stageDir, pgdata], { signal: opts.signal })
+    await runCommand('cp', ['-a', live, join(pgdata, staged.stable)], { signal: opts.signal })
+    // the server removes relation cache init files at every start; they are never worth keeping
+    await rm(join(pgdata, staged.stable, RELCACHE_INIT), { force: true })
+    check('while it was copied')
+  })
 }
 
 export interface RestoreClusterOptions {
@@ -130,6 +179,9 @@ export async function restoreCluster(options: RestoreClusterOptions): Promise<Re
   const user = await resolveServerUser(opts.runAs)
   try {
     await runCommand('cp', ['-a', join(entry, 'pgdata'), opts.pgdata], { signal: opts.signal })
+    for (const [alias, source] of Object.entries(manifest.aliases)) {
+      await runCommand('cp', ['-a', join(opts.pgdata, source), join(opts.pgdata, alias)], { signal: opts.signal })
+    }
     await chmod(opts.pgdata, 0o700)
     const owner = await stat(opts.pgdata)
     if (user && (owner.uid !== user.uid || owner.gid !== user.gid)) await runCommand('chown', ['-R', `${user.uid}:${user.gid}`, opts.pgdata])
@@ -140,7 +192,7 @@ export async function restoreCluster(options: RestoreClusterOptions): Promise<Re
   // Recently used entries are the ones pruneClusters keeps.
   const now = new Date()
   await utimes(join(entry, MANIFEST), now, now).catch(() => {})
-  return { hit: true, key: opts.key, files: manifest.files.length, bytes: manifest.totalBytes }
+  return { hit: true, key: opts.key, files: manifest.files.length, bytes: restoredBytes(manifest) }
 }
 
 export type VerifyResult = { ok: true; manifest: Manifest } | { ok: false; reason: 'missing' | 'corrupt'; detail: string }
@@ -159,6 +211,10 @@ export async function verifyClusterEntry(cacheDir: string, key: string): Promise
   if (manifest.format !== FORMAT) return corrupt(`manifest format ${String(manifest.format)}, expected ${FORMAT} (stale entry)`)
   if (!Array.isArray(manifest.files) || manifest.digest !== manifestDigest(manifest)) return corrupt('manifest digest does not match its content')
   if (manifest.key !== key) return corrupt(`manifest is for key ${manifest.key} (stale entry)`)
+  const dirs = new Set(manifest.files.filter((f) => f[1] === -1).map((f) => f[0]))
+  for (const [alias, source] of Object.entries(manifest.aliases ?? {})) {
+    if (!/^base\/\d+$/.test(alias) || dirs.has(alias) || !dirs.has(source)) return corrupt(`manifest alias ${alias} -> ${source} is invalid`)
+  }
   let actual: FileRecord[]
   try {
     actual = describeTree(join(entry, 'pgdata'))
@@ -229,8 +285,10 @@ export async function listClusters(cacheDir: string): Promise<Array<{ key: strin
   return out.sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime())
 }
 
-const FORMAT = 1
+// 2: aliases (one stored copy of the app database and its pristine template)
+const FORMAT = 2
 const MANIFEST = 'manifest.json'
+const RELCACHE_INIT = 'pg_internal.init'
 const TMP_PREFIX = '.tmp-'
 const OLD_PREFIX = '.old-'
 const LEFTOVER_AGE_MS = 60 * 60 * 1000
@@ -244,8 +302,11 @@ export interface Manifest {
   format: number
   key: string
   createdAt: string
+  /** Bytes stored (aliases not counted). */
   totalBytes: number
   files: FileRecord[]
+  /** Restored directory -> stored directory it is a copy of. */
+  aliases: Record<string, string>
   digest: string
 }
 
@@ -254,7 +315,73 @@ function sealManifest(m: Omit<Manifest, 'digest'>): Manifest {
 }
 
 function manifestDigest(m: Omit<Manifest, 'digest'>): string {
-  return createHash('sha256').update(JSON.stringify([m.format, m.key, m.createdAt, m.totalBytes, m.files])).digest('hex')
+  return createHash('sha256').update(JSON.stringify([m.format, m.key, m.createdAt, m.totalBytes, m.files, m.aliases])).digest('hex')
+}
+
+/** Bytes a restore writes: the stored files plus each alias's copy. */
+function restoredBytes(m: Manifest): number {
+  let bytes = m.totalBytes
+  for (const source of Object.values(m.aliases)) {
+    for (const f of m.files) if (f[1] > 0 && f[0].startsWith(`${source}/`)) bytes += f[1]
+  }
+  return bytes
+}
+
+/** Build an entry in a temp directory (`fill` writes its pgdata), seal it, swap it into place. */
+async function writeEntry(cacheDir: string, key: string, aliases: Record<string, string>, fill: (pgdata: string) => Promise<void>): Promise<CacheEntryInfo> {
+  assertKey(key)
+  await mkdir(cacheDir, { recursive: true, mode: 0o700 })
+  const tmp = await mkdtemp(join(cacheDir, TMP_PREFIX))
+  try {
+    const pgdata = join(tmp, 'pgdata')
+    await fill(pgdata)
+    await rm(join(pgdata, 'postmaster.pid'), { force: true })
+    await rm(join(pgdata, 'postmaster.opts'), { force: true })
+    const files = describeTree(pgdata)
+    const totalBytes = files.reduce((n, f) => n + Math.max(f[1], 0), 0)
+    const manifest = sealManifest({ format: FORMAT, key, createdAt: new Date().toISOString(), totalBytes, files, aliases })
+    await writeFile(join(tmp, MANIFEST), JSON.stringify(manifest))
+    const final = join(cacheDir, key)
+    await rename(tmp, final).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err
+      // Replace the old entry: move it aside first, so the swap is two renames, never a partial dir.
+      const old = `${join(cacheDir, OLD_PREFIX)}${Date.now()}-${process.pid}`
+      await rename(final, old)
+      await rename(tmp, final)
+      await rm(old, { recursive: true, force: true })
+    })
+    return { key, dir: final, files: files.length, bytes: restoredBytes(manifest) }
+  } finally {
+    await rm(tmp, { recursive: true, force: true })
+  }
+}
+
+// A cluster that crashed or was stopped with -m immediate needs WAL replay on start; caching it would
+// make every warm start pay (and trust) crash recovery. Only "shut down" is accepted.
+async function assertShutDown(pgdata: string, what: string): Promise<void> {
+  const state = await clusterState(pgdata)
+  if (state !== 'shut down') {
+    throw new ClusterNotStoppedError(`the cluster in ${pgdata} is "${state}", not cleanly shut down; it cannot be ${what}`, { fix: 'start it and stop it with pg_ctl -m fast (stopServer mode fast)' })
+  }
+}
+
+/** Names, sizes and modification times of a directory's files (relation cache init file left out). */
+function fingerprintDir(dir: string): string {
+  const hash = createHash('sha256')
+  for (const name of readdirSync(dir).sort()) {
+    if (name === RELCACHE_INIT) continue
+    const st = statSync(join(dir, name), { bigint: true })
+    hash.update(`${name}\0${st.size}\0${st.mtimeNs}\0${st.ino}\n`)
+  }
+  return hash.digest('hex')
+}
+
+/** mkdir dst with src's mode (and owner, when root), for a tree the server user must own. */
+async function copyDirAttributes(src: string, dst: string): Promise<void> {
+  const st = await stat(src)
+  await mkdir(dst, { mode: st.mode & 0o7777 })
+  await chmod(dst, st.mode & 0o7777)
+  if (process.getuid?.() === 0) await chown(dst, st.uid, st.gid)
 }
 
 /**

@@ -8,8 +8,8 @@ export { startServer, stopServer, assertPortFree, serverConnection, startFailure
 export { serverStatus, clusterState, type ServerStatus, type ClusterState } from './status.ts'
 export { createDatabases, cloneDatabaseFromTemplate, ident, type CloneOptions } from './databases.ts'
 export {
-  clusterCacheKey, saveCluster, restoreCluster, verifyClusterEntry, pruneClusters, listClusters,
-  type ClusterCacheKeyInput, type SaveClusterOptions, type RestoreClusterOptions, type RestoreClusterResult, type CacheEntryInfo, type PruneClustersOptions,
+  clusterCacheKey, saveCluster, stageCluster, saveStagedCluster, restoreCluster, verifyClusterEntry, pruneClusters, listClusters, StableDirChangedError,
+  type ClusterCacheKeyInput, type SaveClusterOptions, type StageClusterOptions, type StagedCluster, type RestoreClusterOptions, type RestoreClusterResult, type CacheEntryInfo, type PruneClustersOptions,
 } from './cluster-cache.ts'
 export * from './errors.ts'
 export { CancelledError } from '../errors.ts'

@@ -4,12 +4,14 @@
 // Dev mode, warm: a cleanly stopped cluster that already holds this snapshot + migrations (keyed by
 // snapshot sha256, PostgreSQL version and migrations digest) is copied into memory and started.
 // Dev mode, cold: initdb in memory, import the snapshot with the loader, apply migrations, keep a
-// pristine template copy for `reset`, stop cleanly, save to the warm cache, start again.
+// pristine template copy for `reset` (no one may connect to it), stop cleanly, stage the small files of
+// the cluster aside, start again. The warm cache entry is written afterwards, off the critical path, by
+// saveWarmCluster (from the stage and the untouched pristine template), while the app starts and runs.
 // Persistent mode: the cluster in DATA_DIR is kept as it is; only a new, empty cluster is seeded from
 // the snapshot; migrations are applied on every start. A snapshot never overwrites persistent data.
 import type { Readable } from 'node:stream'
 import { rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import pg from 'pg'
 import { RotvError } from '../errors.ts'
 import { loadDump, type LoadProgress } from '../loader/index.ts'
@@ -19,13 +21,17 @@ import {
   clusterCacheKey,
   cloneDatabaseFromTemplate,
   createDatabases,
+  ident,
   initCluster,
   pruneClusters,
   restoreCluster,
-  saveCluster,
+  saveStagedCluster,
+  stageCluster,
   startServer,
+  type CacheEntryInfo,
   type PgBinaries,
   type RunningServer,
+  type StagedCluster,
 } from '../postgres/index.ts'
 
 /** A verified snapshot, ready to be read as plain SQL. */
@@ -57,6 +63,8 @@ export interface PrepareOptions {
   snapshot?: SnapshotHandle
   /** Dev mode: where warm clusters are kept (the data home's clusters/). */
   cacheDir?: string
+  /** Dev mode: where a cold start stages the cluster for saveWarmCluster. Default: next to pgdata. */
+  stageDir?: string
   /** Dev mode: the in-memory limit (TMPFS_SIZE) in bytes. */
   limitBytes?: number
   signal?: AbortSignal
@@ -71,6 +79,15 @@ export interface PreparedDatabase {
   migrationsApplied: string[]
   notices: string[]
   load?: { rows: Record<string, number>; durationMs: number; bytes: number }
+  /** Dev mode, cold start with a cache: the warm cluster still to be written, by saveWarmCluster. */
+  warmSave?: PendingWarmSave
+}
+
+/** A warm cache entry staged by a cold start (plain data: the host runtime hands it to another process). */
+export interface PendingWarmSave {
+  staged: StagedCluster
+  cacheDir: string
+  key: string
 }
 
 /** Room an import takes, from the plain dump size: data + indexes, the pristine copy, and during a reset a third copy. */
@@ -133,15 +150,23 @@ async function prepareDev(opts: PrepareOptions): Promise<PreparedDatabase> {
     const migrations = await migrate(server, opts)
     progress('keeping a pristine copy for reset')
     await cloneDatabaseFromTemplate(server.connection(), { template: opts.dbName, target: pristineDb })
+    // Nothing may write the template's files: the warm cache entry is read from them after the app starts.
+    await forbidConnections(server.connection(), pristineDb)
+    let warmSave: PendingWarmSave | undefined
     if (opts.cacheDir) {
-      progress('saving the warm cluster for the next start')
+      progress('staging the warm cluster (it is saved in the background)')
+      const oids = await databaseOids(server.connection(), [opts.dbName, pristineDb])
       await server.stop('fast')
-      await saveCluster({ cacheDir: opts.cacheDir, key, pgdata: opts.pgdata })
-      // Old entries (other snapshots, older migrations) are kept a while for switching back and forth.
-      await pruneClusters({ cacheDir: opts.cacheDir, keep: 3 }).catch(() => [])
+      const staged = await stageCluster({
+        pgdata: opts.pgdata,
+        stageDir: opts.stageDir ?? join(dirname(opts.pgdata), 'warm-stage'),
+        stable: `base/${oids.get(pristineDb)}`,
+        aliases: [`base/${oids.get(opts.dbName)}`],
+      })
+      warmSave = { staged, cacheDir: opts.cacheDir, key }
       server = await start(opts)
     }
-    return { server, prepared: 'imported', pristineDb, migrationsApplied: migrations, notices, load }
+    return { server, prepared: 'imported', pristineDb, migrationsApplied: migrations, notices, load, warmSave }
   } catch (err) {
     // Nothing half-imported is left running as if it were fine.
     await server.stop('immediate').catch(() => {})
@@ -171,9 +196,46 @@ async function preparePersistent(opts: PrepareOptions): Promise<PreparedDatabase
   }
 }
 
+/**
+ * Write a cold start's warm cache entry (then drop old entries and the stage). Runs while the app is up;
+ * safe to abort (the partial entry is removed). A change to the pristine template is refused, not cached.
+ */
+export async function saveWarmCluster(save: PendingWarmSave, signal?: AbortSignal): Promise<CacheEntryInfo> {
+  try {
+    const entry = await saveStagedCluster(save.staged, { cacheDir: save.cacheDir, key: save.key, signal })
+    // Old entries (other snapshots, older migrations) are kept a while for switching back and forth.
+    await pruneClusters({ cacheDir: save.cacheDir, keep: 3 }).catch(() => [])
+    return entry
+  } finally {
+    await rm(save.staged.stageDir, { recursive: true, force: true })
+  }
+}
+
 /** Drop the scratch directory of a dev cluster (after its server stopped). */
 export async function discardDevData(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true })
+}
+
+async function forbidConnections(conn: pg.ClientConfig, db: string): Promise<void> {
+  await withClient(conn, (c) => c.query(`ALTER DATABASE ${ident(db)} WITH ALLOW_CONNECTIONS false`))
+}
+
+async function databaseOids(conn: pg.ClientConfig, names: string[]): Promise<Map<string, number>> {
+  const { rows } = await withClient(conn, (c) => c.query<{ datname: string; oid: number }>('SELECT datname, oid::int AS oid FROM pg_database WHERE datname = ANY($1)', [names]))
+  const oids = new Map(rows.map((r) => [r.datname, r.oid]))
+  for (const n of names) if (!oids.has(n)) throw new Error(`database ${n} not found`)
+  return oids
+}
+
+async function withClient<T>(conn: pg.ClientConfig, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client(conn)
+  client.on('error', () => {})
+  await client.connect()
+  try {
+    return await fn(client)
+  } finally {
+    await client.end().catch(() => {})
+  }
 }
 
 function start(opts: PrepareOptions): Promise<RunningServer> {

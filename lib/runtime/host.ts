@@ -21,6 +21,7 @@ import { discardDevData, prepareDatabase, type SnapshotHandle } from './database
 import { ensureFrontendBuilt } from './frontend.ts'
 import { fetchHealth, waitForHealth, type HealthBody } from './health.ts'
 import { clearState, readState, writeState, type RunState } from './state.ts'
+import { cancelWarmSave, spawnWarmSave, waitForWarmSave } from './warm-save-process.ts'
 
 export interface HostSettings {
   /** Data home (~/.rotv): logs, run state, warm clusters. */
@@ -73,7 +74,7 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
   await assertPortFree(settings.pgPort, 'PG_PORT')
   const binaries = await resolveBinaries({ binDir: settings.pgBinDir, runAs: settings.runAs })
   const user = await resolveServerUser(settings.runAs)
-  const logs = { postgres: join(settings.home, 'logs', 'postgres.log'), app: join(settings.home, 'logs', 'app.log') }
+  const logs = { postgres: join(settings.home, 'logs', 'postgres.log'), app: join(settings.home, 'logs', 'app.log'), warmSave: join(settings.home, 'logs', 'warm-save.log') }
   await mkdir(join(settings.home, 'logs'), { recursive: true })
 
   const mode = settings.persistentDir ? 'persistent' : 'dev'
@@ -89,8 +90,12 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
   }
 
   let appPid: number | undefined
+  let warmSavePid: number | undefined
   const cleanup = async () => {
     if (appPid) await stopApp(appPid).catch(() => {})
+    // A failed app start still leaves a good warm cluster worth finishing; Ctrl-C means leave now.
+    if (opts.signal?.aborted) await cancelWarmSave(warmSavePid)
+    else if (!(await waitForWarmSave(warmSavePid))) await cancelWarmSave(warmSavePid)
     await stopServer({ pgdata, binaries, runAs: settings.runAs, mode: 'fast' }).catch(() => {})
     if (scratchDir) await discardDevData(scratchDir)
     await clearState(settings.home)
@@ -134,6 +139,11 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
       snapshot: opts.snapshot ? { name: opts.snapshot.name, sha256: opts.snapshot.sha256 } : undefined,
       logs,
       prepared: db.prepared,
+    }
+    if (db.warmSave) {
+      warmSavePid = await spawnWarmSave(db.warmSave, logs.warmSave)
+      state.warmSavePid = warmSavePid
+      notices.push(`saving the warm cluster in the background for the next start (log: ${logs.warmSave})`)
     }
     await writeState(settings.home, state)
 
@@ -183,6 +193,8 @@ export async function stopHost(home: string): Promise<StopResult> {
   if (!state) return { wasRunning: false }
   let wasRunning = false
   if (state.appPid && (await stopApp(state.appPid))) wasRunning = true
+  // it reads the in-memory cluster: let it finish (a second or two) so the next start is warm
+  if (!(await waitForWarmSave(state.warmSavePid))) await cancelWarmSave(state.warmSavePid)
   if (existsSync(state.pgdata)) {
     const binaries = await binariesFor(state)
     const stopped = await stopServer({ pgdata: state.pgdata, binaries, runAs: state.runAs, mode: 'fast' })

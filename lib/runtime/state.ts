@@ -19,7 +19,9 @@ export interface RunState {
   pgBinDir: string
   pgVersion: string
   snapshot?: { name: string; sha256: string; createdAt?: string }
-  logs: { postgres: string; app: string }
+  logs: { postgres: string; app: string; warmSave?: string }
+  /** A cold start's background save of the warm cluster, while it runs (stop waits for it). */
+  warmSavePid?: number
   /** How the database was prepared: imported from the snapshot, copied from the warm cache, or kept. */
   prepared: 'imported' | 'warm' | 'kept'
 }

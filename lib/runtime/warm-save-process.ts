@@ -1,0 +1,74 @@
+// The host runtime's background warm-cluster save. `start` returns as soon as the app answers, so the
+// cache entry a cold start staged is written by a detached Node.js process of its own (saveWarmCluster,
+// the container supervisor runs the same function in-process). Its pid is in the run state: `stop` waits
+// for it before throwing the in-memory cluster away, so the next start is warm; Ctrl-C cancels it.
+import { spawn } from 'node:child_process'
+import { closeSync, openSync, readFileSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { setPriority } from 'node:os'
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { alive } from './app-process.ts'
+import type { PendingWarmSave } from './database.ts'
+
+/** Start the save; returns its pid. Its output (one line per outcome) is appended to `logFile`. */
+export async function spawnWarmSave(save: PendingWarmSave, logFile: string): Promise<number> {
+  await mkdir(dirname(logFile), { recursive: true })
+  const log = openSync(logFile, 'a')
+  try {
+    // the same loader the CLI runs under, resolved from this module (the cwd may be anywhere)
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN, JSON.stringify(save)], {
+      detached: true,
+      stdio: ['ignore', log, log],
+    })
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve())
+      child.once('error', reject)
+    })
+    child.unref()
+    // the app's first requests come first; the save is mostly memory-to-page-cache copying
+    try {
+      setPriority(child.pid!, 10)
+    } catch {}
+    return child.pid!
+  } finally {
+    closeSync(log)
+  }
+}
+
+/** True while the save process `pid` runs (a reused pid of another program does not count). */
+export function warmSaveRunning(pid: number | undefined): boolean {
+  if (!pid || !alive(pid)) return false
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(MAIN)
+  } catch {
+    // no /proc (not Linux): trust the pid
+    return true
+  }
+}
+
+/** Wait until the save has finished (true) or timeoutMs passed (false). */
+export async function waitForWarmSave(pid: number | undefined, timeoutMs = 120_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (warmSaveRunning(pid)) {
+    if (Date.now() > deadline) return false
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  return true
+}
+
+/** Stop the save (it removes its partial entry) and wait until it is gone. */
+export async function cancelWarmSave(pid: number | undefined): Promise<void> {
+  if (!warmSaveRunning(pid)) return
+  try {
+    process.kill(pid!, 'SIGTERM')
+  } catch {}
+  if (!(await waitForWarmSave(pid, 10_000))) {
+    try {
+      process.kill(pid!, 'SIGKILL')
+    } catch {}
+    await waitForWarmSave(pid, 5_000)
+  }
+}
+
+const MAIN = fileURLToPath(new URL('./warm-save-main.ts', import.meta.url))
