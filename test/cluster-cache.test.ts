@@ -8,8 +8,8 @@ import pg from 'pg'
 import { freePort } from './helpers/production-postgres.ts'
 import {
   resolveBinaries, resolveServerUser, createDevDataDir, initCluster, startServer, stopServer, createDatabases, cloneDatabaseFromTemplate,
-  clusterCacheKey, saveCluster, restoreCluster, verifyClusterEntry, pruneClusters, listClusters, clusterState,
-  ClusterNotStoppedError, InsufficientSpaceError, CancelledError, type PgBinaries, type ServerUser,
+  clusterCacheKey, saveCluster, restoreCluster, verifyClusterEntry, pruneClusters, listClusters, clusterState, stageCluster, saveStagedCluster,
+  ClusterNotStoppedError, InsufficientSpaceError, CancelledError, StableDirChangedError, type PgBinaries, type ServerUser,
 } from '../lib/postgres/index.ts'
 
 const binaries = await resolveBinaries()
@@ -187,6 +187,65 @@ t.test('cloneDatabaseFromTemplate resets data changed in the target, terminating
   t.equal(await scalar(server.connection('rotv_pristine'), 'SELECT count(*)::int FROM poi'), 50_000)
 })
 
+t.test('staged save: the entry is written while the server runs again, from the stage and the untouched template', async (t) => {
+  // What a cold start does: pristine copy, no connections to it, stop, stage, start again, save later.
+  const built = await buildCluster(binaries, user)
+  t.teardown(() => rm(built.root, { recursive: true, force: true }))
+  await stopServer({ pgdata: built.pgdata })
+  let server = await startServer({ binaries, pgdata: built.pgdata, port: await freePort(), logFile: join(built.root, 'server.log') })
+  t.teardown(() => server.stop('immediate'))
+  await cloneDatabaseFromTemplate(server.connection(), { template: 'rotv', target: 'rotv_pristine' })
+  await exec(server.connection(), 'ALTER DATABASE rotv_pristine WITH ALLOW_CONNECTIONS false')
+  const app = (await scalar(server.connection(), "SELECT oid::int FROM pg_database WHERE datname = 'rotv'")) as number
+  const pristine = (await scalar(server.connection(), "SELECT oid::int FROM pg_database WHERE datname = 'rotv_pristine'")) as number
+  await t.rejects(stageCluster({ pgdata: built.pgdata, stageDir: join(built.root, 'stage'), stable: `base/${pristine}`, aliases: [`base/${app}`] }), ClusterNotStoppedError, 'a running cluster cannot be staged')
+  await server.stop('fast')
+  const staged = await stageCluster({ pgdata: built.pgdata, stageDir: join(built.root, 'stage'), stable: `base/${pristine}`, aliases: [`base/${app}`] })
+  t.same((await readdir(join(staged.stageDir, 'base'))).includes(String(app)), false, 'the big database directories are not staged')
+  server = await startServer({ binaries, pgdata: built.pgdata, port: server.port, logFile: join(built.root, 'server.log') })
+  // The app changes its database while the entry is written: the entry must not see it.
+  await exec(server.connection('rotv'), "UPDATE poi SET name = 'changed after staging' WHERE id <= 10; CHECKPOINT")
+  const k = `${key}-staged`
+  const saved = await saveStagedCluster(staged, { cacheDir, key: k })
+  t.ok(saved.bytes > 20 * 1024 ** 2, `restores ${saved.bytes} bytes (the app database and its template)`)
+  const entryBase = await readdir(join(cacheDir, k, 'pgdata', 'base'))
+  t.ok(entryBase.includes(String(pristine)) && !entryBase.includes(String(app)), 'the app database is stored once, as an alias of the template')
+  t.equal((await verifyClusterEntry(cacheDir, k)).ok, true)
+
+  const target = await createDevDataDir({ user })
+  t.teardown(() => rm(target.root, { recursive: true, force: true }))
+  t.equal((await restoreCluster({ cacheDir, key: k, pgdata: target.pgdata })).hit, true)
+  const heapOf = async (oid: number) => stat(join(target.pgdata, 'base', String(oid), (await readdir(join(target.pgdata, 'base', String(oid)))).find((n) => /^\d+$/.test(n))!))
+  t.not((await heapOf(app)).ino, (await heapOf(pristine)).ino, 'the alias is restored as a copy, not a link')
+  const warm = await startServer({ binaries, pgdata: target.pgdata, port: await freePort(), logFile: join(target.root, 'server.log') })
+  t.teardown(() => warm.stop('immediate'))
+  t.equal(await scalar(warm.connection('rotv'), "SELECT count(*)::int FROM poi WHERE name = 'poi 1'"), 1, 'the app database as imported, not as changed later')
+  await exec(warm.connection('rotv'), 'DELETE FROM poi')
+  await cloneDatabaseFromTemplate(warm.connection(), { template: 'rotv_pristine', target: 'rotv' })
+  t.equal(await scalar(warm.connection('rotv'), 'SELECT count(*)::int FROM poi'), 50_000, 'reset from the restored template works')
+  await t.rejects(scalar(warm.connection('rotv_pristine'), 'SELECT 1'), /not currently accepting connections/, 'the template refuses connections')
+})
+
+t.test('staged save: a change to the template directory is caught, not cached', async (t) => {
+  const built = await buildCluster(binaries, user)
+  t.teardown(() => rm(built.root, { recursive: true, force: true }))
+  await stopServer({ pgdata: built.pgdata })
+  let server = await startServer({ binaries, pgdata: built.pgdata, port: await freePort(), logFile: join(built.root, 'server.log') })
+  t.teardown(() => server.stop('immediate'))
+  await cloneDatabaseFromTemplate(server.connection(), { template: 'rotv', target: 'rotv_pristine' })
+  const app = (await scalar(server.connection(), "SELECT oid::int FROM pg_database WHERE datname = 'rotv'")) as number
+  const pristine = (await scalar(server.connection(), "SELECT oid::int FROM pg_database WHERE datname = 'rotv_pristine'")) as number
+  await server.stop('fast')
+  const staged = await stageCluster({ pgdata: built.pgdata, stageDir: join(built.root, 'stage'), stable: `base/${pristine}`, aliases: [`base/${app}`] })
+  server = await startServer({ binaries, pgdata: built.pgdata, port: server.port, logFile: join(built.root, 'server.log') })
+  // Someone writes into the template (here it still accepts connections, as nothing forbade them).
+  await exec(server.connection('rotv_pristine'), 'DELETE FROM poi WHERE id < 1000; CHECKPOINT')
+  const k = `${key}-changed`
+  await t.rejects(saveStagedCluster(staged, { cacheDir, key: k }), StableDirChangedError)
+  t.notOk(existsSync(join(cacheDir, k)), 'no entry')
+  t.same((await readdir(cacheDir)).filter((n) => n.startsWith('.tmp-')), [], 'no temp dir left')
+})
+
 interface Built { root: string; pgdata: string }
 
 /** A running cluster with rotv/rotv_test and a table of 50 000 rows (~10+ MB with an index). */
@@ -208,6 +267,16 @@ async function scalar(conn: pg.ClientConfig, sql: string): Promise<unknown> {
   await c.connect()
   try {
     return Object.values((await c.query(sql)).rows[0] as object)[0]
+  } finally {
+    await c.end()
+  }
+}
+
+async function exec(conn: pg.ClientConfig, sql: string): Promise<void> {
+  const c = new pg.Client(conn)
+  await c.connect()
+  try {
+    await c.query(sql)
   } finally {
     await c.end()
   }

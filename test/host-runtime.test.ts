@@ -1,7 +1,7 @@
 // The main job, end to end through the CLI: start on the demo snapshot in memory, the original setup's
 // own checks (371 POIs, /api/destinations length 178), a clean slate across restarts, warm starts,
 // reset, persistent mode, and the failures a user meets.
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -70,6 +70,7 @@ t.test('start on the demo snapshot, clean slate across restarts, warm start, res
 
   const state = await readState(e.home)
   t.ok(state?.pgdata.startsWith('/dev/shm/'), `PGDATA is in memory: ${state?.pgdata}`)
+  t.ok(state?.warmSavePid, 'the warm cluster is being saved in the background (start did not wait for it)')
 
   // A second start while running is a clear message.
   const again = cli(e, ['start'])
@@ -98,6 +99,7 @@ t.test('start on the demo snapshot, clean slate across restarts, warm start, res
   t.equal(stop.code, 0)
   t.match(stop.stdout, /in-memory data discarded/)
   t.notOk(existsSync(state!.pgdata), 'the in-memory data directory is gone')
+  t.match(readFileSync(join(e.home, 'logs', 'warm-save.log'), 'utf8'), /warm save pg17-[0-9a-f]+: saved \d+ files/, 'stop let the background save finish')
   const second = cli(e, ['start', '--json'])
   t.equal(second.code, 0, second.stderr)
   t.equal(JSON.parse(second.stdout).tasks.at(-1).result.prepared, 'warm', 'the second start copies the cached cluster')

@@ -244,3 +244,46 @@ async function waitUntil(cond: () => boolean, intervalMs = 25, timeoutMs = 30_00
     await new Promise((r) => setTimeout(r, intervalMs))
   }
 }
+
+t.test('dev mode skeleton: the first initdb is kept and copied by later clusters; a broken one is replaced', async (t) => {
+  const skeletonDir = await mkdtemp(join(tmpdir(), 'rotv-skeleton-'))
+  t.teardown(() => rm(skeletonDir, { recursive: true, force: true }))
+  const systemId = async (pgdata: string, root: string) => {
+    const server = await startServer({ binaries, pgdata, port: await freePort(), logFile: join(root, 'server.log') })
+    try {
+      const c = new pg.Client(server.connection())
+      await c.connect()
+      const { rows } = await c.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()')
+      await c.query('CREATE DATABASE rotv')
+      await c.end()
+      return rows[0]!.id
+    } finally {
+      await server.stop('fast')
+    }
+  }
+  const first = await createDevDataDir({ user })
+  t.teardown(() => rm(first.root, { recursive: true, force: true }))
+  t.equal((await initCluster({ binaries, pgdata: first.pgdata, skeletonDir })).initialized, true)
+  const kept = readdirSync(skeletonDir).filter((n) => n.startsWith('.skeleton-pg17-'))
+  t.equal(kept.length, 1, 'the fresh initdb was kept as a skeleton')
+  t.ok(existsSync(join(skeletonDir, kept[0]!, 'skeleton-complete')))
+  const firstId = await systemId(first.pgdata, first.root)
+
+  const second = await createDevDataDir({ user })
+  t.teardown(() => rm(second.root, { recursive: true, force: true }))
+  t.equal((await initCluster({ binaries, pgdata: second.pgdata, skeletonDir })).initialized, true)
+  const st = await stat(second.pgdata)
+  t.equal(st.mode & 0o777, 0o700)
+  if (user) t.equal(st.uid, user.uid, `copied PGDATA owned by ${user.name}`)
+  t.ok(existsSync(join(second.pgdata, 'rotv.conf')), 'the configuration is written as after initdb')
+  t.equal(await systemId(second.pgdata, second.root), firstId, 'copied from the skeleton (same system identifier), and it starts')
+  t.notOk(existsSync(join(skeletonDir, kept[0]!, 'pgdata', 'base', '16384')), 'the skeleton itself is untouched by the clusters made from it')
+
+  // A skeleton without its completion marker (an interrupted save) is not used: initdb runs and replaces it.
+  await rm(join(skeletonDir, kept[0]!, 'skeleton-complete'))
+  const third = await createDevDataDir({ user })
+  t.teardown(() => rm(third.root, { recursive: true, force: true }))
+  await initCluster({ binaries, pgdata: third.pgdata, skeletonDir })
+  t.not(await systemId(third.pgdata, third.root), firstId, 'a new initdb (new system identifier)')
+  t.ok(existsSync(join(skeletonDir, kept[0]!, 'skeleton-complete')), 'and a new skeleton')
+})

@@ -2,8 +2,8 @@
 //
 //   prepare the database with lib/runtime/database.ts prepareDatabase (the host runtime's own code:
 //   warm cluster copy or snapshot import with the shared loader, migrations, pristine template) ->
-//   start the app as an unprivileged user -> wait -> on SIGTERM/SIGINT: stop the app, then PostgreSQL
-//   (pg_ctl stop -m fast), exit.
+//   start the app as an unprivileged user (a cold start's warm cluster is saved meanwhile) -> wait ->
+//   on SIGTERM/SIGINT: stop the app, let the save finish, stop PostgreSQL (fast shutdown), exit.
 //
 // Why not exec the app from the shell: then the app is the only process that sees `podman stop`'s
 // SIGTERM and PostgreSQL is SIGKILLed with the container; a persistent cluster would need crash
@@ -30,7 +30,7 @@ import pg from 'pg'
 import { describeError } from '../errors.ts'
 import { openDumpFile } from '../loader/index.ts'
 import { resolveBinaries, resolveServerUser, type RunningServer } from '../postgres/index.ts'
-import { prepareDatabase, type PreparedDatabase, type SnapshotHandle } from '../runtime/database.ts'
+import { prepareDatabase, saveWarmCluster, type PreparedDatabase, type SnapshotHandle } from '../runtime/database.ts'
 import { CONTAINER_PATHS, type ContainerRunState } from './paths.ts'
 
 const log = (msg: string) => process.stdout.write(`[rotv-entrypoint] ${msg}\n`)
@@ -92,10 +92,19 @@ async function main(): Promise<number> {
   }
   server = db.server
   for (const n of db.notices) log(n)
+  // Written while the app starts and runs (the host runtime runs the same function in a process of its
+  // own); waited for before the container exits, so the next start is warm.
+  const warmSave = db.warmSave
+    ? saveWarmCluster(db.warmSave).then(
+        (entry) => log(`warm cluster saved for the next start (${entry.files} files)`),
+        (err: unknown) => log(`warm cluster not saved: ${describeError(err).message}`),
+      )
+    : Promise.resolve()
   log(`database ready (${db.prepared}${db.load ? `: ${Object.values(db.load.rows).reduce((a, b) => a + b, 0)} rows in ${(db.load.durationMs / 1000).toFixed(1)} s` : ''}${db.migrationsApplied.length ? `; migrations ${db.migrationsApplied.join(', ')}` : ''})`)
   await ensureDumpRole(server, dbName)
   await writeRunState({ mode: persistent ? 'persistent' : 'dev', dbName, pristineDb: db.pristineDb, pgPort, prepared: db.prepared, pgVersion: binaries.version.full })
   if (stopping) {
+    await warmSave
     await server.stop('fast')
     return 143
   }
@@ -122,6 +131,7 @@ async function main(): Promise<number> {
   })
   const exited = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => app!.once('exit', (code, signal) => resolve({ code, signal })))
   if (!stopping) log(`the app exited (${exited.code ?? exited.signal}); stopping PostgreSQL`)
+  await warmSave
   await server.stop('fast')
   log('PostgreSQL stopped cleanly')
   return stopping ? 0 : exited.code ?? 1

@@ -261,6 +261,8 @@ export async function pruneClusters(opts: PruneClustersOptions): Promise<string[
       }
       continue
     }
+    // not an entry (initCluster's .skeleton-*)
+    if (name.startsWith('.')) continue
     const used = await stat(join(path, MANIFEST)).then((s) => s.mtimeMs, () => 0)
     entries.push({ name, used })
   }

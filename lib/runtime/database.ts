@@ -142,7 +142,7 @@ async function prepareDev(opts: PrepareOptions): Promise<PreparedDatabase> {
 
   await checkFits({ dir: join(opts.pgdata, '..'), neededBytes: Math.ceil(snapshot.sqlBytes * SPACE_FACTOR), limitBytes: opts.limitBytes })
   progress('initializing an in-memory cluster')
-  await initCluster({ binaries: opts.binaries, pgdata: opts.pgdata, runAs: opts.runAs, mode: 'dev', signal: opts.signal })
+  await initCluster({ binaries: opts.binaries, pgdata: opts.pgdata, runAs: opts.runAs, mode: 'dev', skeletonDir: opts.cacheDir, signal: opts.signal })
   let server = await start(opts)
   try {
     await createDatabases(server.connection(), [opts.dbName, ...opts.extraDatabases])
