@@ -37,13 +37,13 @@ export class PhaseClock {
 export function classify(text: string): string {
   if (text.startsWith('looking for a warm cluster')) return 'warm cluster lookup (+ copy into /dev/shm on a hit)'
   if (text.startsWith('copied the warm cluster')) return 'start PostgreSQL on the copied cluster'
-  if (text.startsWith('initializing an in-memory cluster')) return 'initdb + start PostgreSQL + create databases'
+  if (text.startsWith('initializing an in-memory cluster')) return 'initdb (or its skeleton) + start PostgreSQL + create databases'
   const load = /^importing [^:]+: ([a-z-]+),/.exec(text)
   if (load) return load[1] === 'finishing' || load[1] === 'done' ? 'import: finishing (+ migrations check)' : `import: ${load[1]}`
   if (text.startsWith('importing snapshot')) return 'import: open snapshot'
   if (text.startsWith('applied migration')) return 'migrations'
   if (text.startsWith('keeping a pristine copy')) return 'pristine copy for reset'
-  if (text.startsWith('saving the warm cluster')) return 'stop + save warm cluster + restart PostgreSQL'
+  if (text.startsWith('staging the warm cluster')) return 'stop + stage warm cluster + restart PostgreSQL'
   if (text.startsWith('starting the app')) return 'app process start'
   if (text.startsWith('waiting for')) return 'app boot to /api/health'
   return `other: ${text.slice(0, 40)}`

@@ -21,7 +21,7 @@ export function addRatios(cases: CaseResult[]): void {
   if (!base) return
   for (const c of cases) {
     if (c.status !== 'ok' || !c.medianMs) continue
-    if (['baseline', 'cold', 'warm', 'reset', 'container:cold-start', 'container:warm-start'].includes(c.id)) c.speedupVsBaseline = base / c.medianMs
+    if (['baseline', 'cold', 'cold:first-start', 'warm', 'reset', 'container:cold-start', 'container:warm-start'].includes(c.id)) c.speedupVsBaseline = base / c.medianMs
   }
 }
 

@@ -70,7 +70,7 @@ t.test('start on the demo snapshot, clean slate across restarts, warm start, res
 
   const state = await readState(e.home)
   t.ok(state?.pgdata.startsWith('/dev/shm/'), `PGDATA is in memory: ${state?.pgdata}`)
-  t.ok(state?.warmSavePid, 'the warm cluster is being saved in the background (start did not wait for it)')
+  t.ok(state?.warmSave?.pid, 'the warm cluster is being saved in the background (start did not wait for it)')
 
   // A second start while running is a clear message.
   const again = cli(e, ['start'])

@@ -6,7 +6,7 @@
 // The snapshot is put in the store (store.pull of a `file` source) before any timer starts. Each timed
 // operation runs in a worker process of its own (worker.ts), so its peak RSS is its own.
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -77,6 +77,21 @@ export class HostEnvironment {
 
   async stop(): Promise<void> {
     await stopHost(this.settings.home)
+  }
+
+  /** Remove the warm clusters (not initdb's skeleton): the next start meets a snapshot it never imported. */
+  async forgetWarmClusters(): Promise<void> {
+    const dir = join(this.settings.home, 'clusters')
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (!name.startsWith('.')) await rm(join(dir, name), { recursive: true, force: true })
+    }
+  }
+
+  /** The last background save's own duration, from its log line ("saved ... in N ms"). */
+  async lastWarmSave(): Promise<Sample | undefined> {
+    const text = await readFile(join(this.settings.home, 'logs', 'warm-save.log'), 'utf8').catch(() => '')
+    const m = [...text.matchAll(/: saved \d+ files .* in (\d+) ms$/gm)].at(-1)
+    return m ? { ms: Number(m[1]) } : undefined
   }
 
   /** A change the reset has to undo (not timed), then resetHost in a worker (timed there). */

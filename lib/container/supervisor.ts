@@ -31,6 +31,7 @@ import { describeError } from '../errors.ts'
 import { openDumpFile } from '../loader/index.ts'
 import { resolveBinaries, resolveServerUser, type RunningServer } from '../postgres/index.ts'
 import { prepareDatabase, saveWarmCluster, type PreparedDatabase, type SnapshotHandle } from '../runtime/database.ts'
+import { waitForHealth } from '../runtime/health.ts'
 import { CONTAINER_PATHS, type ContainerRunState } from './paths.ts'
 
 const log = (msg: string) => process.stdout.write(`[rotv-entrypoint] ${msg}\n`)
@@ -92,18 +93,26 @@ async function main(): Promise<number> {
   }
   server = db.server
   for (const n of db.notices) log(n)
-  // Written while the app starts and runs (the host runtime runs the same function in a process of its
-  // own); waited for before the container exits, so the next start is warm.
-  const warmSave = db.warmSave
-    ? saveWarmCluster(db.warmSave).then(
-        (entry) => log(`warm cluster saved for the next start (${entry.files} files)`),
-        (err: unknown) => log(`warm cluster not saved: ${describeError(err).message}`),
-      )
+  // Written once the app answers (the host runtime runs the same function in a process of its own), or
+  // at once when the container is told to stop; waited for before the container exits, so the next
+  // start is warm.
+  let release: () => void = () => {}
+  const released = new Promise<void>((resolve) => (release = resolve))
+  const pending = db.warmSave
+  const warmSave = pending
+    ? released
+        .then(() => saveWarmCluster(pending))
+        .then(
+          (entry) => log(`warm cluster saved for the next start (${entry.files} files)`),
+          (err: unknown) => log(`warm cluster not saved: ${describeError(err).message}`),
+        )
     : Promise.resolve()
+  if (pending) void waitForHealth({ url: `http://127.0.0.1:${appPort}/api/health`, timeoutMs: 120_000 }).then(release, release)
   log(`database ready (${db.prepared}${db.load ? `: ${Object.values(db.load.rows).reduce((a, b) => a + b, 0)} rows in ${(db.load.durationMs / 1000).toFixed(1)} s` : ''}${db.migrationsApplied.length ? `; migrations ${db.migrationsApplied.join(', ')}` : ''})`)
   await ensureDumpRole(server, dbName)
   await writeRunState({ mode: persistent ? 'persistent' : 'dev', dbName, pristineDb: db.pristineDb, pgPort, prepared: db.prepared, pgVersion: binaries.version.full })
   if (stopping) {
+    release()
     await warmSave
     await server.stop('fast')
     return 143
@@ -131,6 +140,7 @@ async function main(): Promise<number> {
   })
   const exited = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => app!.once('exit', (code, signal) => resolve({ code, signal })))
   if (!stopping) log(`the app exited (${exited.code ?? exited.signal}); stopping PostgreSQL`)
+  release()
   await warmSave
   await server.stop('fast')
   log('PostgreSQL stopped cleanly')

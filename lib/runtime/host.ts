@@ -21,7 +21,7 @@ import { discardDevData, prepareDatabase, type SnapshotHandle } from './database
 import { ensureFrontendBuilt } from './frontend.ts'
 import { fetchHealth, waitForHealth, type HealthBody } from './health.ts'
 import { clearState, readState, writeState, type RunState } from './state.ts'
-import { cancelWarmSave, spawnWarmSave, waitForWarmSave } from './warm-save-process.ts'
+import { cancelWarmSave, releaseWarmSave, spawnWarmSave, waitForWarmSave, type WarmSaveProcess } from './warm-save-process.ts'
 
 export interface HostSettings {
   /** Data home (~/.rotv): logs, run state, warm clusters. */
@@ -90,12 +90,12 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
   }
 
   let appPid: number | undefined
-  let warmSavePid: number | undefined
+  let warmSave: WarmSaveProcess | undefined
   const cleanup = async () => {
     if (appPid) await stopApp(appPid).catch(() => {})
     // A failed app start still leaves a good warm cluster worth finishing; Ctrl-C means leave now.
-    if (opts.signal?.aborted) await cancelWarmSave(warmSavePid)
-    else if (!(await waitForWarmSave(warmSavePid))) await cancelWarmSave(warmSavePid)
+    if (opts.signal?.aborted) await cancelWarmSave(warmSave)
+    else if (!(await waitForWarmSave(warmSave))) await cancelWarmSave(warmSave)
     await stopServer({ pgdata, binaries, runAs: settings.runAs, mode: 'fast' }).catch(() => {})
     if (scratchDir) await discardDevData(scratchDir)
     await clearState(settings.home)
@@ -141,8 +141,8 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
       prepared: db.prepared,
     }
     if (db.warmSave) {
-      warmSavePid = await spawnWarmSave(db.warmSave, logs.warmSave)
-      state.warmSavePid = warmSavePid
+      warmSave = await spawnWarmSave(db.warmSave, logs.warmSave)
+      state.warmSave = warmSave
       notices.push(`saving the warm cluster in the background for the next start (log: ${logs.warmSave})`)
     }
     await writeState(settings.home, state)
@@ -173,6 +173,7 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
       died: () => exitedWith,
       logHint: `see the app's log: ${logs.app} (npx tsx Taskfile.ts logs)`,
     })
+    releaseWarmSave(warmSave)
     return { url, health, state, notices, migrationsApplied: db.migrationsApplied, exited: opts.foreground ? app.exited : undefined }
   } catch (err) {
     await frontend
@@ -194,7 +195,7 @@ export async function stopHost(home: string): Promise<StopResult> {
   let wasRunning = false
   if (state.appPid && (await stopApp(state.appPid))) wasRunning = true
   // it reads the in-memory cluster: let it finish (a second or two) so the next start is warm
-  if (!(await waitForWarmSave(state.warmSavePid))) await cancelWarmSave(state.warmSavePid)
+  if (!(await waitForWarmSave(state.warmSave))) await cancelWarmSave(state.warmSave)
   if (existsSync(state.pgdata)) {
     const binaries = await binariesFor(state)
     const stopped = await stopServer({ pgdata: state.pgdata, binaries, runAs: state.runAs, mode: 'fast' })

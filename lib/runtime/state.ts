@@ -20,8 +20,8 @@ export interface RunState {
   pgVersion: string
   snapshot?: { name: string; sha256: string; createdAt?: string }
   logs: { postgres: string; app: string; warmSave?: string }
-  /** A cold start's background save of the warm cluster, while it runs (stop waits for it). */
-  warmSavePid?: number
+  /** A cold start's background save of the warm cluster (stop waits for it). */
+  warmSave?: { pid: number; goFile: string }
   /** How the database was prepared: imported from the snapshot, copied from the warm cache, or kept. */
   prepared: 'imported' | 'warm' | 'kept'
 }

@@ -1,9 +1,11 @@
 // The host runtime's background warm-cluster save. `start` returns as soon as the app answers, so the
 // cache entry a cold start staged is written by a detached Node.js process of its own (saveWarmCluster,
-// the container supervisor runs the same function in-process). Its pid is in the run state: `stop` waits
-// for it before throwing the in-memory cluster away, so the next start is warm; Ctrl-C cancels it.
+// the container supervisor runs the same function in-process). It is spawned before the app and waits
+// for a go file, written once the app answers, so the copy does not slow the app's boot. Its pid and go
+// file are in the run state: `stop` releases and waits for it before throwing the in-memory cluster
+// away, so the next start is warm; Ctrl-C cancels it.
 import { spawn } from 'node:child_process'
-import { closeSync, openSync, readFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { setPriority } from 'node:os'
 import { dirname } from 'node:path'
@@ -11,13 +13,21 @@ import { fileURLToPath } from 'node:url'
 import { alive } from './app-process.ts'
 import type { PendingWarmSave } from './database.ts'
 
-/** Start the save; returns its pid. Its output (one line per outcome) is appended to `logFile`. */
-export async function spawnWarmSave(save: PendingWarmSave, logFile: string): Promise<number> {
+/** A running background save, as the run state records it. */
+export interface WarmSaveProcess {
+  pid: number
+  /** Written to let it begin. */
+  goFile: string
+}
+
+/** Start the save (it waits for release()). Its output, one line per outcome, is appended to `logFile`. */
+export async function spawnWarmSave(save: PendingWarmSave, logFile: string): Promise<WarmSaveProcess> {
   await mkdir(dirname(logFile), { recursive: true })
+  const goFile = `${save.staged.stageDir}.go`
   const log = openSync(logFile, 'a')
   try {
     // the same loader the CLI runs under, resolved from this module (the cwd may be anywhere)
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN, JSON.stringify(save)], {
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN, JSON.stringify(save), goFile], {
       detached: true,
       stdio: ['ignore', log, log],
     })
@@ -26,17 +36,24 @@ export async function spawnWarmSave(save: PendingWarmSave, logFile: string): Pro
       child.once('error', reject)
     })
     child.unref()
-    // the app's first requests come first; the save is mostly memory-to-page-cache copying
     try {
       setPriority(child.pid!, 10)
     } catch {}
-    return child.pid!
+    return { pid: child.pid!, goFile }
   } finally {
     closeSync(log)
   }
 }
 
-/** True while the save process `pid` runs (a reused pid of another program does not count). */
+/** Let the save begin. Idempotent. */
+export function releaseWarmSave(save: WarmSaveProcess | undefined): void {
+  if (!save || !warmSaveRunning(save.pid)) return
+  try {
+    writeFileSync(save.goFile, '')
+  } catch {}
+}
+
+/** True while the save process runs (a reused pid of another program does not count). */
 export function warmSaveRunning(pid: number | undefined): boolean {
   if (!pid || !alive(pid)) return false
   try {
@@ -47,28 +64,34 @@ export function warmSaveRunning(pid: number | undefined): boolean {
   }
 }
 
-/** Wait until the save has finished (true) or timeoutMs passed (false). */
-export async function waitForWarmSave(pid: number | undefined, timeoutMs = 120_000): Promise<boolean> {
+/** Release the save if it still waits, then wait until it has finished (true) or timeoutMs passed (false). */
+export async function waitForWarmSave(save: WarmSaveProcess | undefined, timeoutMs = 120_000): Promise<boolean> {
+  if (!save) return true
+  releaseWarmSave(save)
+  return waitGone(save.pid, timeoutMs)
+}
+
+/** Stop the save (it removes its partial entry) and wait until it is gone. */
+export async function cancelWarmSave(save: WarmSaveProcess | undefined): Promise<void> {
+  if (!save || !warmSaveRunning(save.pid)) return
+  try {
+    process.kill(save.pid, 'SIGTERM')
+  } catch {}
+  if (!(await waitGone(save.pid, 10_000))) {
+    try {
+      process.kill(save.pid, 'SIGKILL')
+    } catch {}
+    await waitGone(save.pid, 5_000)
+  }
+}
+
+async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   while (warmSaveRunning(pid)) {
     if (Date.now() > deadline) return false
     await new Promise((r) => setTimeout(r, 25))
   }
   return true
-}
-
-/** Stop the save (it removes its partial entry) and wait until it is gone. */
-export async function cancelWarmSave(pid: number | undefined): Promise<void> {
-  if (!warmSaveRunning(pid)) return
-  try {
-    process.kill(pid!, 'SIGTERM')
-  } catch {}
-  if (!(await waitForWarmSave(pid, 10_000))) {
-    try {
-      process.kill(pid!, 'SIGKILL')
-    } catch {}
-    await waitForWarmSave(pid, 5_000)
-  }
 }
 
 const MAIN = fileURLToPath(new URL('./warm-save-main.ts', import.meta.url))
