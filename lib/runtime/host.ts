@@ -17,11 +17,11 @@ import {
   type PgBinaries,
 } from '../postgres/index.ts'
 import { alive, startApp, stopApp } from './app-process.ts'
-import { discardDevData, prepareDatabase, type SnapshotHandle } from './database.ts'
+import { discardDevData, prepareDatabase, type PendingWarmSave, type SnapshotHandle } from './database.ts'
 import { ensureFrontendBuilt } from './frontend.ts'
 import { fetchHealth, waitForHealth, type HealthBody } from './health.ts'
 import { clearState, readState, writeState, type RunState } from './state.ts'
-import { cancelWarmSave, releaseWarmSave, spawnWarmSave, waitForWarmSave, type WarmSaveProcess } from './warm-save-process.ts'
+import { cancelWarmSave, spawnWarmSave, waitForWarmSave } from './warm-save-process.ts'
 
 export interface HostSettings {
   /** Data home (~/.rotv): logs, run state, warm clusters. */
@@ -90,12 +90,15 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
   }
 
   let appPid: number | undefined
-  let warmSave: WarmSaveProcess | undefined
+  let pendingSave: PendingWarmSave | undefined
   const cleanup = async () => {
     if (appPid) await stopApp(appPid).catch(() => {})
-    // A failed app start still leaves a good warm cluster worth finishing; Ctrl-C means leave now.
-    if (opts.signal?.aborted) await cancelWarmSave(warmSave)
-    else if (!(await waitForWarmSave(warmSave))) await cancelWarmSave(warmSave)
+    // A failed app start still leaves a good warm cluster, worth saving before it is thrown away
+    // (Ctrl-C means leave now).
+    if (pendingSave && !opts.signal?.aborted) {
+      const save = await spawnWarmSave(pendingSave, logs.warmSave).catch(() => undefined)
+      if (!(await waitForWarmSave(save))) await cancelWarmSave(save)
+    }
     await stopServer({ pgdata, binaries, runAs: settings.runAs, mode: 'fast' }).catch(() => {})
     if (scratchDir) await discardDevData(scratchDir)
     await clearState(settings.home)
@@ -140,11 +143,7 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
       logs,
       prepared: db.prepared,
     }
-    if (db.warmSave) {
-      warmSave = await spawnWarmSave(db.warmSave, logs.warmSave)
-      state.warmSave = warmSave
-      notices.push(`saving the warm cluster in the background for the next start (log: ${logs.warmSave})`)
-    }
+    pendingSave = db.warmSave
     await writeState(settings.home, state)
 
     const page = await frontend
@@ -173,7 +172,13 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
       died: () => exitedWith,
       logHint: `see the app's log: ${logs.app} (npx tsx Taskfile.ts logs)`,
     })
-    releaseWarmSave(warmSave)
+    // Only now: the save process's own start-up (node, tsx) and its copying would slow the app's boot.
+    if (pendingSave) {
+      state.warmSave = { pid: (await spawnWarmSave(pendingSave, logs.warmSave)).pid }
+      pendingSave = undefined
+      await writeState(settings.home, state)
+      notices.push(`saving the warm cluster in the background for the next start (log: ${logs.warmSave})`)
+    }
     return { url, health, state, notices, migrationsApplied: db.migrationsApplied, exited: opts.foreground ? app.exited : undefined }
   } catch (err) {
     await frontend

@@ -21,7 +21,7 @@ export interface RunState {
   snapshot?: { name: string; sha256: string; createdAt?: string }
   logs: { postgres: string; app: string; warmSave?: string }
   /** A cold start's background save of the warm cluster (stop waits for it). */
-  warmSave?: { pid: number; goFile: string }
+  warmSave?: { pid: number }
   /** How the database was prepared: imported from the snapshot, copied from the warm cache, or kept. */
   prepared: 'imported' | 'warm' | 'kept'
 }

@@ -1,11 +1,10 @@
 // The host runtime's background warm-cluster save. `start` returns as soon as the app answers, so the
-// cache entry a cold start staged is written by a detached Node.js process of its own (saveWarmCluster,
-// the container supervisor runs the same function in-process). It is spawned before the app and waits
-// for a go file, written once the app answers, so the copy does not slow the app's boot. Its pid and go
-// file are in the run state: `stop` releases and waits for it before throwing the in-memory cluster
-// away, so the next start is warm; Ctrl-C cancels it.
+// cache entry a cold start staged is written by a detached Node.js process of its own (saveWarmCluster;
+// the container supervisor runs the same function in-process), spawned once the app answers so neither
+// its start-up nor its copying slows the app's boot. Its pid is in the run state: `stop` waits for it
+// before throwing the in-memory cluster away, so the next start is warm; Ctrl-C cancels it.
 import { spawn } from 'node:child_process'
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { setPriority } from 'node:os'
 import { dirname } from 'node:path'
@@ -16,18 +15,15 @@ import type { PendingWarmSave } from './database.ts'
 /** A running background save, as the run state records it. */
 export interface WarmSaveProcess {
   pid: number
-  /** Written to let it begin. */
-  goFile: string
 }
 
-/** Start the save (it waits for release()). Its output, one line per outcome, is appended to `logFile`. */
+/** Start the save. Its output, one line per outcome, is appended to `logFile`. */
 export async function spawnWarmSave(save: PendingWarmSave, logFile: string): Promise<WarmSaveProcess> {
   await mkdir(dirname(logFile), { recursive: true })
-  const goFile = `${save.staged.stageDir}.go`
   const log = openSync(logFile, 'a')
   try {
     // the same loader the CLI runs under, resolved from this module (the cwd may be anywhere)
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN, JSON.stringify(save), goFile], {
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN, JSON.stringify(save)], {
       detached: true,
       stdio: ['ignore', log, log],
     })
@@ -36,21 +32,14 @@ export async function spawnWarmSave(save: PendingWarmSave, logFile: string): Pro
       child.once('error', reject)
     })
     child.unref()
+    // the app's first requests come first
     try {
       setPriority(child.pid!, 10)
     } catch {}
-    return { pid: child.pid!, goFile }
+    return { pid: child.pid! }
   } finally {
     closeSync(log)
   }
-}
-
-/** Let the save begin. Idempotent. */
-export function releaseWarmSave(save: WarmSaveProcess | undefined): void {
-  if (!save || !warmSaveRunning(save.pid)) return
-  try {
-    writeFileSync(save.goFile, '')
-  } catch {}
 }
 
 /** True while the save process runs (a reused pid of another program does not count). */
@@ -64,10 +53,9 @@ export function warmSaveRunning(pid: number | undefined): boolean {
   }
 }
 
-/** Release the save if it still waits, then wait until it has finished (true) or timeoutMs passed (false). */
+/** Wait until the save has finished (true) or timeoutMs passed (false). */
 export async function waitForWarmSave(save: WarmSaveProcess | undefined, timeoutMs = 120_000): Promise<boolean> {
   if (!save) return true
-  releaseWarmSave(save)
   return waitGone(save.pid, timeoutMs)
 }
 
