@@ -56,12 +56,10 @@ async function main(): Promise<number> {
     dump = await writeDemoDump(join(work, 'dump.sql'), { size: opts.sizeBytes, seed: opts.seed, signal: cleanup.signal })
     log(`dump: ${mib(dump.bytes)} in ${secs(dump.generateMs)}`)
 
-    if (want('baseline')) {
-      cases.push(await measure('baseline', 'original: initdb + start + psql -f (tmpfs)', opts.repeat, cleanup, async () => {
-        const ctx = await baselineContext()
-        return (rep) => runBaseline(ctx, dump.path, cleanup).then((s) => (log(`baseline #${rep}: ${secs(s.ms)}`), s))
-      }, 'initdb, pg_ctl start, CREATE DATABASE, psql -f dump; PostgreSQL 17 defaults; no app'))
-    }
+    const baseline = want('baseline') ? await baselineRunner(cleanup, dump.path) : undefined
+    // Alone, the baseline runs first; with the cold start, their repetitions alternate (below), so a
+    // machine that speeds up or slows down during the run shifts both alike.
+    if (baseline && !want('cold')) cases.push(await measure('baseline', BASELINE_LABEL, opts.repeat, cleanup, async () => baseline, BASELINE_NOTE))
 
     let stored: StoredSnapshot | undefined
     if (['cold', 'warm', 'reset', 'seed', 'container'].some(want)) {
@@ -72,7 +70,7 @@ async function main(): Promise<number> {
     }
 
     if (stored && ['cold', 'warm', 'reset'].some(want)) {
-      const host = await hostCases(opts, stored, cleanup, want)
+      const host = await hostCases(opts, stored, cleanup, want, baseline)
       cases.push(...host.cases)
       coldSamples = host.coldSamples
     }
@@ -161,7 +159,21 @@ async function measure(
   }
 }
 
-async function hostCases(opts: BenchOptions, stored: StoredSnapshot, cleanup: Cleanup, want: (id: string) => boolean): Promise<{ cases: CaseResult[]; coldSamples: Sample[] }> {
+const BASELINE_LABEL = 'original: initdb + start + psql -f (tmpfs)'
+const BASELINE_NOTE = 'initdb, pg_ctl start, CREATE DATABASE, psql -f dump; PostgreSQL 17 defaults; no app'
+
+async function baselineRunner(cleanup: Cleanup, dumpPath: string): Promise<(rep: number) => Promise<Sample>> {
+  const ctx = await baselineContext()
+  return (rep) => runBaseline(ctx, dumpPath, cleanup).then((s) => (log(`baseline #${rep}: ${secs(s.ms)}`), s))
+}
+
+async function hostCases(
+  opts: BenchOptions,
+  stored: StoredSnapshot,
+  cleanup: Cleanup,
+  want: (id: string) => boolean,
+  baseline: ((rep: number) => Promise<Sample>) | undefined,
+): Promise<{ cases: CaseResult[]; coldSamples: Sample[] }> {
   const out: CaseResult[] = []
   let env: HostEnvironment | undefined
   const coldSamples: Sample[] = []
@@ -176,7 +188,9 @@ async function hostCases(opts: BenchOptions, stored: StoredSnapshot, cleanup: Cl
       log(`first start in a new data home: ${secs(s.ms)}`)
       return s
     }, 'as the cold start, plus initdb (no skeleton yet)'))
-    out.push(await measure('cold', 'runner: cold start to /api/health', opts.repeat, cleanup, async () => async (rep) => {
+    const baselineSamples: Sample[] = []
+    const cold = await measure('cold', 'runner: cold start to /api/health', opts.repeat, cleanup, async () => async (rep) => {
+      if (baseline) baselineSamples.push(await baseline(rep))
       // What a new snapshot meets: no warm cluster of it (removed), the data home otherwise used before.
       env ??= await HostEnvironment.create(repoRoot, stored, cleanup)
       await env.forgetWarmClusters()
@@ -188,7 +202,9 @@ async function hostCases(opts: BenchOptions, stored: StoredSnapshot, cleanup: Cl
       coldSamples.push(s)
       log(`cold #${rep}: ${secs(s.ms)}${save ? ` (warm cluster saved in the background in ${secs(save.ms)})` : ''}`)
       return s
-    }, 'new snapshot: import, migrations, pristine copy, stage the warm cluster, app boot (initdb skeleton reused)'))
+    }, 'new snapshot: import, migrations, pristine copy, stage the warm cluster, app boot (initdb skeleton reused)')
+    if (baseline) out.unshift({ id: 'baseline', label: BASELINE_LABEL, status: baselineSamples.length === opts.repeat ? 'ok' : 'failed', reason: cold.status === 'failed' ? cold.reason : undefined, samples: baselineSamples, note: `${BASELINE_NOTE}; runs alternate with the cold start's` })
+    out.push(cold)
     if (warmSaves.length) {
       out.push({ id: 'cold:warm-save', label: 'background: warm cluster save after a cold start', status: 'ok', samples: warmSaves, note: 'after /api/health, off the critical path: stage + pristine template -> cache on disk (the save process\'s own timer)' })
     }
