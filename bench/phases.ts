@@ -44,6 +44,7 @@ export function classify(text: string): string {
   if (text.startsWith('applied migration')) return 'migrations'
   if (text.startsWith('keeping a pristine copy')) return 'pristine copy for reset'
   if (text.startsWith('staging the warm cluster')) return 'stop + stage warm cluster + restart PostgreSQL'
+  if (text.startsWith('finishing the pristine copy')) return 'pristine template copy still running after /api/health'
   if (text.startsWith('starting the app')) return 'app process start'
   if (text.startsWith('waiting for')) return 'app boot to /api/health'
   return `other: ${text.slice(0, 40)}`

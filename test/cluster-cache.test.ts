@@ -224,6 +224,22 @@ t.test('staged save: the entry is written while the server runs again, from the 
   await cloneDatabaseFromTemplate(warm.connection(), { template: 'rotv_pristine', target: 'rotv' })
   t.equal(await scalar(warm.connection('rotv'), 'SELECT count(*)::int FROM poi'), 50_000, 'reset from the restored template works')
   await t.rejects(scalar(warm.connection('rotv_pristine'), 'SELECT 1'), /not currently accepting connections/, 'the template refuses connections')
+
+  // deferTemplates: the cluster starts without the template, which appears whole afterwards
+  const deferred = await createDevDataDir({ user })
+  t.teardown(() => rm(deferred.root, { recursive: true, force: true }))
+  const r = await restoreCluster({ cacheDir, key: k, pgdata: deferred.pgdata, deferTemplates: true })
+  t.ok(r.hit && r.templatesRestored, 'a deferred template copy is under way')
+  t.notOk(existsSync(join(deferred.pgdata, 'base', String(pristine))), 'the template is not there yet')
+  t.ok(existsSync(join(deferred.pgdata, 'base', String(app))), 'the app database is')
+  const early = await startServer({ binaries, pgdata: deferred.pgdata, port: await freePort(), logFile: join(deferred.root, 'server.log') })
+  t.teardown(() => early.stop('immediate'))
+  t.equal(await scalar(early.connection('rotv'), 'SELECT count(*)::int FROM poi'), 50_000, 'the server runs on the app database meanwhile')
+  if (r.hit) await r.templatesRestored
+  t.same((await readdir(deferred.root)).filter((n) => n.includes('.template-')), [], 'no copy left aside')
+  await exec(early.connection('rotv'), 'DELETE FROM poi')
+  await cloneDatabaseFromTemplate(early.connection(), { template: 'rotv_pristine', target: 'rotv' })
+  t.equal(await scalar(early.connection('rotv'), 'SELECT count(*)::int FROM poi'), 50_000, 'once in place, the template resets')
 })
 
 t.test('staged save: a change to the template directory is caught, not cached', async (t) => {

@@ -106,12 +106,9 @@ export async function stageCluster(opts: StageClusterOptions): Promise<StagedClu
   for (const d of skip) if (!/^base\/\d+$/.test(d)) throw new Error(`stageCluster: ${d} is not a database directory (base/<oid>)`)
   const fingerprint = fingerprintDir(join(pgdata, opts.stable))
   await rm(opts.stageDir, { recursive: true, force: true })
-  await copyDirAttributes(pgdata, opts.stageDir)
-  const top = readdirSync(pgdata).filter((n) => n !== 'base' && n !== 'postmaster.pid' && n !== 'postmaster.opts')
-  if (top.length) await runCommand('cp', ['-a', ...top.map((n) => join(pgdata, n)), `${opts.stageDir}/`])
-  await copyDirAttributes(join(pgdata, 'base'), join(opts.stageDir, 'base'))
-  const dbs = readdirSync(join(pgdata, 'base')).filter((n) => !skip.has(`base/${n}`))
-  if (dbs.length) await runCommand('cp', ['-a', ...dbs.map((n) => join(pgdata, 'base', n)), `${join(opts.stageDir, 'base')}/`])
+  await copyTreeExcept(pgdata, opts.stageDir, [...skip])
+  // a clean shutdown removes postmaster.pid; postmaster.opts describes the old process only
+  await rm(join(opts.stageDir, 'postmaster.opts'), { force: true })
   return { pgdata, stageDir: opts.stageDir, stable: opts.stable, aliases: opts.aliases, fingerprint }
 }
 
@@ -152,10 +149,17 @@ export interface RestoreClusterOptions {
   limitBytes?: number
   /** Aborting removes the partial copy. */
   signal?: AbortSignal
+  /**
+   * Copy the directories that others are aliases of (the pristine template database) after the rest,
+   * while the caller goes on (starts the server, the app): `templatesRestored` resolves when each is
+   * in place, copied aside and renamed in, so it appears whole. Only for a database no one connects
+   * to; nothing may use it before then.
+   */
+  deferTemplates?: boolean
 }
 
 export type RestoreClusterResult =
-  | { hit: true; key: string; files: number; bytes: number }
+  | { hit: true; key: string; files: number; bytes: number; templatesRestored?: Promise<void> }
   /** missing: nothing cached under the key. corrupt: an entry existed, failed verification, and was removed. */
   | { hit: false; key: string; reason: 'missing' | 'corrupt'; notice?: string }
 
@@ -177,14 +181,20 @@ export async function restoreCluster(options: RestoreClusterOptions): Promise<Re
   if (existing && existing.length > 0) throw new ClusterDirError(`cannot restore a cached cluster into ${opts.pgdata}: it is not empty`, { fix: `remove ${opts.pgdata} or use an empty directory` })
   if (existing) await rmdir(opts.pgdata)
   const user = await resolveServerUser(opts.runAs)
+  const stored = join(entry, 'pgdata')
+  const templates = opts.deferTemplates ? [...new Set(Object.values(manifest.aliases))] : []
+  const owned = async (dir: string) => {
+    const st = await stat(dir)
+    if (user && (st.uid !== user.uid || st.gid !== user.gid)) await runCommand('chown', ['-R', `${user.uid}:${user.gid}`, dir])
+  }
   try {
-    await runCommand('cp', ['-a', join(entry, 'pgdata'), opts.pgdata], { signal: opts.signal })
+    if (templates.length) await copyTreeExcept(stored, opts.pgdata, templates, opts.signal)
+    else await runCommand('cp', ['-a', stored, opts.pgdata], { signal: opts.signal })
     for (const [alias, source] of Object.entries(manifest.aliases)) {
-      await runCommand('cp', ['-a', join(opts.pgdata, source), join(opts.pgdata, alias)], { signal: opts.signal })
+      await runCommand('cp', ['-a', join(stored, source), join(opts.pgdata, alias)], { signal: opts.signal })
     }
     await chmod(opts.pgdata, 0o700)
-    const owner = await stat(opts.pgdata)
-    if (user && (owner.uid !== user.uid || owner.gid !== user.gid)) await runCommand('chown', ['-R', `${user.uid}:${user.gid}`, opts.pgdata])
+    await owned(opts.pgdata)
   } catch (err) {
     await rm(opts.pgdata, { recursive: true, force: true })
     throw err
@@ -192,7 +202,23 @@ export async function restoreCluster(options: RestoreClusterOptions): Promise<Re
   // Recently used entries are the ones pruneClusters keeps.
   const now = new Date()
   await utimes(join(entry, MANIFEST), now, now).catch(() => {})
-  return { hit: true, key: opts.key, files: manifest.files.length, bytes: restoredBytes(manifest) }
+  const templatesRestored = templates.length
+    ? (async () => {
+        for (const [i, dir] of templates.entries()) {
+          const aside = `${opts.pgdata}.template-${i}`
+          try {
+            await runCommand('cp', ['-a', join(stored, dir), aside], { signal: opts.signal })
+            await owned(aside)
+            await rename(aside, join(opts.pgdata, dir))
+          } finally {
+            await rm(aside, { recursive: true, force: true })
+          }
+        }
+      })()
+    : undefined
+  // a caller that gives up on it (a failed start) must not get an unhandled rejection
+  templatesRestored?.catch(() => {})
+  return { hit: true, key: opts.key, files: manifest.files.length, bytes: restoredBytes(manifest), templatesRestored }
 }
 
 export type VerifyResult = { ok: true; manifest: Manifest } | { ok: false; reason: 'missing' | 'corrupt'; detail: string }
@@ -376,6 +402,17 @@ function fingerprintDir(dir: string): string {
     hash.update(`${name}\0${st.size}\0${st.mtimeNs}\0${st.ino}\n`)
   }
   return hash.digest('hex')
+}
+
+/** cp -a of a cluster directory without some of its database directories (base/<oid>). */
+async function copyTreeExcept(src: string, dst: string, skip: string[], signal?: AbortSignal): Promise<void> {
+  const skipped = new Set(skip)
+  await copyDirAttributes(src, dst)
+  const top = readdirSync(src).filter((n) => n !== 'base')
+  if (top.length) await runCommand('cp', ['-a', ...top.map((n) => join(src, n)), `${dst}/`], { signal })
+  await copyDirAttributes(join(src, 'base'), join(dst, 'base'))
+  const dbs = readdirSync(join(src, 'base')).filter((n) => !skipped.has(`base/${n}`))
+  if (dbs.length) await runCommand('cp', ['-a', ...dbs.map((n) => join(src, 'base', n)), `${join(dst, 'base')}/`], { signal })
 }
 
 /** mkdir dst with src's mode (and owner, when root), for a tree the server user must own. */

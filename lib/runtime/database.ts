@@ -65,6 +65,11 @@ export interface PrepareOptions {
   cacheDir?: string
   /** Dev mode: where a cold start stages the cluster for saveWarmCluster. Default: next to pgdata. */
   stageDir?: string
+  /**
+   * Dev mode, warm start: copy the pristine template while the server starts (and the caller boots the
+   * app), instead of before; PreparedDatabase.pristineReady says when it is there.
+   */
+  deferPristine?: boolean
   /** Dev mode: the in-memory limit (TMPFS_SIZE) in bytes. */
   limitBytes?: number
   signal?: AbortSignal
@@ -81,6 +86,8 @@ export interface PreparedDatabase {
   load?: { rows: Record<string, number>; durationMs: number; bytes: number }
   /** Dev mode, cold start with a cache: the warm cluster still to be written, by saveWarmCluster. */
   warmSave?: PendingWarmSave
+  /** deferPristine: resolves once the pristine template is in place (reset needs it; nothing else does). */
+  pristineReady?: Promise<void>
 }
 
 /** A warm cache entry staged by a cold start (plain data: the host runtime hands it to another process). */
@@ -131,11 +138,16 @@ async function prepareDev(opts: PrepareOptions): Promise<PreparedDatabase> {
 
   if (opts.cacheDir) {
     progress('looking for a warm cluster of this snapshot')
-    const restored = await restoreCluster({ cacheDir: opts.cacheDir, key, pgdata: opts.pgdata, runAs: opts.runAs, limitBytes: opts.limitBytes })
+    const restored = await restoreCluster({ cacheDir: opts.cacheDir, key, pgdata: opts.pgdata, runAs: opts.runAs, limitBytes: opts.limitBytes, signal: opts.signal, deferTemplates: opts.deferPristine })
     if (restored.hit) {
       progress(`copied the warm cluster into memory (${Math.round(restored.bytes / 1024 / 1024)} MB); starting PostgreSQL`)
-      const server = await start(opts)
-      return { server, prepared: 'warm', pristineDb, migrationsApplied: [], notices }
+      try {
+        const server = await start(opts)
+        return { server, prepared: 'warm', pristineDb, migrationsApplied: [], notices, pristineReady: restored.templatesRestored }
+      } catch (err) {
+        await restored.templatesRestored?.catch(() => {})
+        throw err
+      }
     }
     if (restored.notice) notices.push(restored.notice)
   }

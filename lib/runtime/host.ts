@@ -91,8 +91,12 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
 
   let appPid: number | undefined
   let pendingSave: PendingWarmSave | undefined
+  let pristineReady: Promise<void> | undefined
+  let pristineDone = false
   const cleanup = async () => {
     if (appPid) await stopApp(appPid).catch(() => {})
+    // it copies into the scratch directory, which goes next
+    await pristineReady?.catch(() => {})
     // A failed app start still leaves a good warm cluster, worth saving before it is thrown away
     // (Ctrl-C means leave now).
     if (pendingSave && !opts.signal?.aborted) {
@@ -122,9 +126,13 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
       snapshot: opts.snapshot,
       cacheDir: mode === 'dev' ? join(settings.home, 'clusters') : undefined,
       limitBytes: mode === 'dev' ? settings.tmpfsLimitBytes : undefined,
+      // the template copy overlaps PostgreSQL's start and the app's boot; start returns once it is there
+      deferPristine: true,
       signal: opts.signal,
       onProgress: progress,
     })
+    pristineReady = db.pristineReady
+    void pristineReady?.then(() => (pristineDone = true), () => {})
     notices.push(...db.notices)
     const state: RunState = {
       runtime: 'host',
@@ -172,6 +180,8 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
       died: () => exitedWith,
       logHint: `see the app's log: ${logs.app} (npx tsx Taskfile.ts logs)`,
     })
+    if (pristineReady && !pristineDone) progress('finishing the pristine copy for reset')
+    await pristineReady
     // Only now: the save process's own start-up (node, tsx) and its copying would slow the app's boot.
     if (pendingSave) {
       state.warmSave = { pid: (await spawnWarmSave(pendingSave, logs.warmSave)).pid }
