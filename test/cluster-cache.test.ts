@@ -1,5 +1,5 @@
 // The warm cluster cache and the template reset, on real embedded PostgreSQL 17 clusters.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, stat, truncate, unlink, utimes, writeFile, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -9,7 +9,8 @@ import { freePort } from './helpers/production-postgres.ts'
 import {
   resolveBinaries, resolveServerUser, createDevDataDir, initCluster, startServer, stopServer, createDatabases, cloneDatabaseFromTemplate,
   clusterCacheKey, saveCluster, restoreCluster, verifyClusterEntry, pruneClusters, listClusters, clusterState, stageCluster, saveStagedCluster,
-  ClusterNotStoppedError, InsufficientSpaceError, CancelledError, StableDirChangedError, type PgBinaries, type ServerUser,
+  forbidConnections, databaseOids,
+  ClusterNotStoppedError, InsufficientSpaceError, CancelledError, StableDirChangedError, type PgBinaries, type ServerUser, type RunningServer,
 } from '../lib/postgres/index.ts'
 
 const binaries = await resolveBinaries()
@@ -189,15 +190,8 @@ t.test('cloneDatabaseFromTemplate resets data changed in the target, terminating
 
 t.test('staged save: the entry is written while the server runs again, from the stage and the untouched template', async (t) => {
   // What a cold start does: pristine copy, no connections to it, stop, stage, start again, save later.
-  const built = await buildCluster(binaries, user)
-  t.teardown(() => rm(built.root, { recursive: true, force: true }))
-  await stopServer({ pgdata: built.pgdata })
-  let server = await startServer({ binaries, pgdata: built.pgdata, port: await freePort(), logFile: join(built.root, 'server.log') })
-  t.teardown(() => server.stop('immediate'))
-  await cloneDatabaseFromTemplate(server.connection(), { template: 'rotv', target: 'rotv_pristine' })
-  await exec(server.connection(), 'ALTER DATABASE rotv_pristine WITH ALLOW_CONNECTIONS false')
-  const app = (await scalar(server.connection(), "SELECT oid::int FROM pg_database WHERE datname = 'rotv'")) as number
-  const pristine = (await scalar(server.connection(), "SELECT oid::int FROM pg_database WHERE datname = 'rotv_pristine'")) as number
+  const { built, server: running, app, pristine } = await withPristine(t, true)
+  let server = running
   await t.rejects(stageCluster({ pgdata: built.pgdata, stageDir: join(built.root, 'stage'), stable: `base/${pristine}`, aliases: [`base/${app}`] }), ClusterNotStoppedError, 'a running cluster cannot be staged')
   await server.stop('fast')
   const staged = await stageCluster({ pgdata: built.pgdata, stageDir: join(built.root, 'stage'), stable: `base/${pristine}`, aliases: [`base/${app}`] })
@@ -243,14 +237,9 @@ t.test('staged save: the entry is written while the server runs again, from the 
 })
 
 t.test('staged save: a change to the template directory is caught, not cached', async (t) => {
-  const built = await buildCluster(binaries, user)
-  t.teardown(() => rm(built.root, { recursive: true, force: true }))
-  await stopServer({ pgdata: built.pgdata })
-  let server = await startServer({ binaries, pgdata: built.pgdata, port: await freePort(), logFile: join(built.root, 'server.log') })
-  t.teardown(() => server.stop('immediate'))
-  await cloneDatabaseFromTemplate(server.connection(), { template: 'rotv', target: 'rotv_pristine' })
-  const app = (await scalar(server.connection(), "SELECT oid::int FROM pg_database WHERE datname = 'rotv'")) as number
-  const pristine = (await scalar(server.connection(), "SELECT oid::int FROM pg_database WHERE datname = 'rotv_pristine'")) as number
+  // here connections to the template stay allowed, so the test can write into it
+  const { built, server: running, app, pristine } = await withPristine(t, false)
+  let server = running
   await server.stop('fast')
   const staged = await stageCluster({ pgdata: built.pgdata, stageDir: join(built.root, 'stage'), stable: `base/${pristine}`, aliases: [`base/${app}`] })
   server = await startServer({ binaries, pgdata: built.pgdata, port: server.port, logFile: join(built.root, 'server.log') })
@@ -263,6 +252,19 @@ t.test('staged save: a change to the template directory is caught, not cached', 
 })
 
 interface Built { root: string; pgdata: string }
+
+/** A running cluster with a pristine copy of rotv, as a cold start makes it; the OIDs name their directories. */
+async function withPristine(t: Test, forbid: boolean): Promise<{ built: Built; server: RunningServer; app: number; pristine: number }> {
+  const built = await buildCluster(binaries, user)
+  t.teardown(() => rm(built.root, { recursive: true, force: true }))
+  await stopServer({ pgdata: built.pgdata })
+  const server = await startServer({ binaries, pgdata: built.pgdata, port: await freePort(), logFile: join(built.root, 'server.log') })
+  t.teardown(() => stopServer({ pgdata: built.pgdata, mode: 'immediate' }))
+  await cloneDatabaseFromTemplate(server.connection(), { template: 'rotv', target: 'rotv_pristine' })
+  if (forbid) await forbidConnections(server.connection(), 'rotv_pristine')
+  const oids = await databaseOids(server.connection(), ['rotv', 'rotv_pristine'])
+  return { built, server, app: oids.get('rotv')!, pristine: oids.get('rotv_pristine')! }
+}
 
 /** A running cluster with rotv/rotv_test and a table of 50 000 rows (~10+ MB with an index). */
 async function buildCluster(b: PgBinaries, u: ServerUser | undefined): Promise<Built> {

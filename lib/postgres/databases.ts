@@ -56,6 +56,20 @@ export async function cloneDatabaseFromTemplate(conn: pg.ClientConfig, opts: Clo
   })
 }
 
+/** Nobody may connect to `db` any more (a template whose files must stay untouched); copying it as a template still works. */
+export async function forbidConnections(conn: pg.ClientConfig, db: string): Promise<void> {
+  await withClient(maintenance(conn, [db]), (c) => c.query(`ALTER DATABASE ${ident(db)} WITH ALLOW_CONNECTIONS false`))
+}
+
+/** OID of each named database (its directory is base/<oid>). */
+export async function databaseOids(conn: pg.ClientConfig, names: string[]): Promise<Map<string, number>> {
+  const { rows } = await withClient(conn, (c) => c.query<{ datname: string; oid: number }>('SELECT datname, oid::int AS oid FROM pg_database WHERE datname = ANY($1)', [names]))
+  const oids = new Map(rows.map((r) => [r.datname, r.oid]))
+  const missing = names.filter((n) => !oids.has(n))
+  if (missing.length) throw new Error(`no database ${missing.join(', ')}`)
+  return oids
+}
+
 /** Quote an identifier for SQL. */
 export function ident(name: string): string {
   return `"${name.replace(/"/g, '""')}"`

@@ -21,7 +21,8 @@ import {
   clusterCacheKey,
   cloneDatabaseFromTemplate,
   createDatabases,
-  ident,
+  databaseOids,
+  forbidConnections,
   initCluster,
   pruneClusters,
   restoreCluster,
@@ -226,28 +227,6 @@ export async function saveWarmCluster(save: PendingWarmSave, signal?: AbortSigna
 /** Drop the scratch directory of a dev cluster (after its server stopped). */
 export async function discardDevData(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true })
-}
-
-async function forbidConnections(conn: pg.ClientConfig, db: string): Promise<void> {
-  await withClient(conn, (c) => c.query(`ALTER DATABASE ${ident(db)} WITH ALLOW_CONNECTIONS false`))
-}
-
-async function databaseOids(conn: pg.ClientConfig, names: string[]): Promise<Map<string, number>> {
-  const { rows } = await withClient(conn, (c) => c.query<{ datname: string; oid: number }>('SELECT datname, oid::int AS oid FROM pg_database WHERE datname = ANY($1)', [names]))
-  const oids = new Map(rows.map((r) => [r.datname, r.oid]))
-  for (const n of names) if (!oids.has(n)) throw new Error(`database ${n} not found`)
-  return oids
-}
-
-async function withClient<T>(conn: pg.ClientConfig, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client(conn)
-  client.on('error', () => {})
-  await client.connect()
-  try {
-    return await fn(client)
-  } finally {
-    await client.end().catch(() => {})
-  }
 }
 
 function start(opts: PrepareOptions): Promise<RunningServer> {
