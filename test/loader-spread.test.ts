@@ -89,6 +89,34 @@ t.test('primary keys built as unique indexes and attached look exactly like ADD 
   t.equal(stdout.trim(), 'posts_author_id_ticket_key:u:app.posts_author_id_ticket_key:false:i,posts_pkey:p:app.posts_pkey:true:i', 'each constraint owns its index')
 })
 
+t.test('a primary key the data violates fails with the statement as the dump wrote it, at its line', async (t) => {
+  await createDatabase(pg, 'dup_key')
+  const dump = [
+    'CREATE TABLE public.t (id integer NOT NULL, note text);',
+    'COPY public.t (id, note) FROM stdin;',
+    '1\ta',
+    '2\tb',
+    '2\tc',
+    '\\.',
+    'CREATE INDEX t_note_idx ON public.t USING btree (note);',
+    'ALTER TABLE ONLY public.t',
+    '    ADD CONSTRAINT t_pkey PRIMARY KEY (id);',
+    '-- PostgreSQL database dump complete',
+    '',
+  ].join('\n')
+  const err = await loadDump({ connection: { connectionString: pg.url('dup_key') }, input: Readable.from([Buffer.from(dump)]), parallel: 2 }).then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  t.type(err, DumpLoadError)
+  const e = err as DumpLoadError
+  t.match(e.statement, /^ALTER TABLE ONLY public\.t\s+ADD CONSTRAINT t_pkey PRIMARY KEY \(id\);/, 'the dump\'s own statement, not the rewrite')
+  t.equal(e.position?.line, 8)
+  t.match(e.serverMessage, /could not create unique index "t_pkey"/)
+  t.match(e.detail ?? '', /Key \(id\)=\(2\) is duplicated/)
+  t.same(await backendsOn(pg, 'dup_key'), [], 'no loader connection left open')
+})
+
 /** The dump with the rows of every COPY block sorted, so two dumps compare as sets of rows. */
 function sortCopyRows(text: string): string {
   const out: string[] = []

@@ -112,6 +112,8 @@ const NL = 0x0a
 interface StatementInfo {
   sql: string
   position: DumpPosition
+  /** The statement as the dump wrote it, when `sql` is the loader's rewrite of it (for messages). */
+  dumped?: string
 }
 
 class DumpLoad {
@@ -377,8 +379,8 @@ class DumpLoad {
           }
           if (cls.viaIndex && this.created.has(table)) {
             const { name, type, columns } = cls.viaIndex
-            this.schedule([table], { ...info, sql: `CREATE UNIQUE INDEX ${name} ON ${table} USING btree ${columns};` }, 'shared')
-            const attach = { ...info, sql: `ALTER TABLE ONLY ${table} ADD CONSTRAINT ${name} ${type} USING INDEX ${name};` }
+            this.schedule([table], { ...info, dumped: info.sql, sql: `CREATE UNIQUE INDEX ${name} ON ${table} USING btree ${columns};` }, 'shared')
+            const attach = { ...info, dumped: info.sql, sql: `ALTER TABLE ONLY ${table} ADD CONSTRAINT ${name} ${type} USING INDEX ${name};` }
             this.tableWork(table).attach.push({ info: attach, session: new Map(this.session) })
             return
           }
@@ -718,7 +720,7 @@ function serverFields(err: unknown) {
 function statementError(err: unknown, info: StatementInfo, extension?: string): Error {
   if (err instanceof DumpLoadError || err instanceof DumpLoadCancelledError) return err
   const fields = serverFields(err)
-  const details = { ...fields, statement: excerpt(info.sql), position: info.position, cause: err }
+  const details = { ...fields, statement: excerpt(info.dumped ?? info.sql), position: info.position, cause: err }
   if (extension && /is not available|could not open extension control file/i.test(fields.serverMessage)) {
     return new MissingExtensionError(extension, details)
   }
