@@ -1,7 +1,6 @@
 // A big COPY block spread over several worker connections (splitCopyBytes): the same rows arrive, only
 // their physical order may differ; a bad row in one of the parallel parts fails the load cleanly.
-// The threshold is forced down to 64 KiB so a test-sized table is spread; by default only machines with
-// 4+ CPUs spread, at 32 MiB.
+// The threshold is set to 64 KiB so a test-sized table is spread (the option is off by default).
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

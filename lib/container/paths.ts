@@ -23,7 +23,11 @@ export const CONTAINER_APP_PORT = 8080
 export interface ContainerRunState {
   mode: 'dev' | 'persistent'
   dbName: string
+  /** Set once the pristine template is in place (a warm start copies it while the app boots). */
   pristineDb?: string
+  /** Dev mode: the pristine template is still being copied (reset waits), or why it could not be. */
+  pristinePending?: boolean
+  pristineError?: string
   pgPort: number
   prepared: 'imported' | 'warm' | 'kept'
   pgVersion: string

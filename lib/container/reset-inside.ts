@@ -2,12 +2,20 @@
 // put the pristine template back over the app's database, exactly as the host runtime's reset does.
 // Prints one JSON line for the runner.
 import { readFileSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { cloneDatabaseFromTemplate, serverConnection } from '../postgres/index.ts'
 import { CONTAINER_PATHS, type ContainerRunState } from './paths.ts'
 
-const state = JSON.parse(readFileSync(CONTAINER_PATHS.runState, 'utf8')) as ContainerRunState
-if (state.mode !== 'dev' || !state.pristineDb) {
+const read = () => JSON.parse(readFileSync(CONTAINER_PATHS.runState, 'utf8')) as ContainerRunState
+let state = read()
+if (state.mode !== 'dev') {
   process.stderr.write('reset is for the throwaway dev database; this container keeps persistent data\n')
+  process.exit(1)
+}
+// right after a warm start the pristine template may still be on its way in (about a second)
+for (const deadline = Date.now() + 60_000; state.pristinePending && !state.pristineDb && Date.now() < deadline; state = read()) await sleep(50)
+if (!state.pristineDb) {
+  process.stderr.write(`no pristine template to reset from${state.pristineError ? ` (${state.pristineError})` : ''}; stop and start again for a clean slate\n`)
   process.exit(1)
 }
 const started = Date.now()

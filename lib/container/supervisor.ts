@@ -83,6 +83,8 @@ async function main(): Promise<number> {
       migrationsDir: '/opt/rotv/app/migrations',
       snapshot,
       cacheDir: !persistent && existsSync(CONTAINER_PATHS.clusterCache) ? CONTAINER_PATHS.clusterCache : undefined,
+      // a warm start copies the pristine template while the app boots; reset waits for it
+      deferPristine: true,
       limitBytes: !persistent && env.ROTV_TMPFS_BYTES ? Number(env.ROTV_TMPFS_BYTES) : undefined,
       signal: abort.signal,
       onProgress: throttled(log),
@@ -110,9 +112,18 @@ async function main(): Promise<number> {
   if (pending) void waitForHealth({ url: `http://127.0.0.1:${appPort}/api/health`, timeoutMs: 120_000 }).then(release, release)
   log(`database ready (${db.prepared}${db.load ? `: ${Object.values(db.load.rows).reduce((a, b) => a + b, 0)} rows in ${(db.load.durationMs / 1000).toFixed(1)} s` : ''}${db.migrationsApplied.length ? `; migrations ${db.migrationsApplied.join(', ')}` : ''})`)
   await ensureDumpRole(server, dbName)
-  await writeRunState({ mode: persistent ? 'persistent' : 'dev', dbName, pristineDb: db.pristineDb, pgPort, prepared: db.prepared, pgVersion: binaries.version.full })
+  const runState: ContainerRunState = { mode: persistent ? 'persistent' : 'dev', dbName, pgPort, prepared: db.prepared, pgVersion: binaries.version.full }
+  await writeRunState(db.pristineReady ? { ...runState, pristinePending: true } : { ...runState, pristineDb: db.pristineDb })
+  const pristine = (db.pristineReady ?? Promise.resolve()).then(
+    () => (db.pristineReady ? writeRunState({ ...runState, pristineDb: db.pristineDb }) : undefined),
+    async (err: unknown) => {
+      log(`the pristine template could not be copied (reset will not work): ${describeError(err).message}`)
+      await writeRunState({ ...runState, pristineError: describeError(err).message })
+    },
+  )
   if (stopping) {
     release()
+    await pristine
     await warmSave
     await server.stop('fast')
     return 143
@@ -141,6 +152,7 @@ async function main(): Promise<number> {
   const exited = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => app!.once('exit', (code, signal) => resolve({ code, signal })))
   if (!stopping) log(`the app exited (${exited.code ?? exited.signal}); stopping PostgreSQL`)
   release()
+  await pristine
   await warmSave
   await server.stop('fast')
   log('PostgreSQL stopped cleanly')
