@@ -174,7 +174,7 @@ t.test('session state (SET ...) reaches the workers as of each statement', async
   const { stdout } = await pg.psql('session', [
     '-At',
     '-c',
-    "SELECT (SELECT count(*) FROM s1.t), (SELECT count(*) FROM s2.t), (SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index WHERE indrelid = 's1.t'::regclass), (SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM pg_index WHERE indrelid = 's2.t'::regclass)",
+    "SELECT (SELECT count(*) FROM s1.t), (SELECT count(*) FROM s2.t), (SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY indexrelid::regclass::text) FROM pg_index WHERE indrelid = 's1.t'::regclass), (SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY indexrelid::regclass::text) FROM pg_index WHERE indrelid = 's2.t'::regclass)",
   ])
   t.equal(stdout.trim(), '1|2|s1.i1,s1.t_pkey|s2.i2,s2.t_pkey')
 })
