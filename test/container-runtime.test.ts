@@ -123,6 +123,12 @@ t.test('dev mode: snapshot in tmpfs, counts, reset, clean slate, warm restart, s
   t.match(task(restart, 'stop').summary, 'in-memory data discarded')
   t.equal(task(restart, 'start').result.prepared, 'warm', 'the second start is warm (cached cluster copied into the tmpfs)')
   t.equal(await psql(name, 'SELECT count(*) FROM pois'), '371', 'the inserted row is gone')
+  // Right after a warm start (its pristine template is copied while the app boots), reset works.
+  await psql(name, INSERT_POI)
+  const warmReset = await runCli(['reset'], env)
+  t.equal(warmReset.code, 0, 'reset right after a warm start exits 0', { output: warmReset.all.slice(-4000) })
+  t.equal(await psql(name, 'SELECT count(*) FROM pois'), '371', 'and restores the snapshot')
+  t.match(await podman(['exec', name, 'cat', '/run/rotv/state.json']).then((r) => r.stdout), /"pristineDb": ?"rotv_pristine"/, 'the run state names the template once it is in place')
 
   const stop = await runCli(['stop'], env)
   t.equal(stop.code, 0, 'stop exits 0', { output: stop.all.slice(-4000) })
