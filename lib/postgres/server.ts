@@ -2,6 +2,7 @@
 // session), so it outlives the CLI process that started it; a later process finds it again through
 // postmaster.pid (serverStatus) and stops it with stopServer. Readiness is a real connection, polled.
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -274,13 +275,29 @@ function signalPostmaster(pid: number, signal: NodeJS.Signals): boolean {
   return true
 }
 
+/**
+ * Until the postmaster has fully exited: gone, or a zombie (by then its files, the listening socket
+ * among them, are closed). Not "its cmdline is empty": that happens earlier in the exit, while the
+ * port may still be held, and a restart on the same port would then fail.
+ */
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
-  while (await isPostgresProcess(pid)) {
+  while (await stillExiting(pid)) {
     if (Date.now() > deadline) return false
     await sleep(10)
   }
   return true
+}
+
+async function stillExiting(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined)
+  // no /proc (not Linux): whether it is still our postgres
+  if (stat === undefined) return existsSync('/proc/self') ? false : isPostgresProcess(pid)
+  // the state is the field after the parenthesised command name
+  if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') return false
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+  // empty: half-way through its exit; another program's: the pid was reused, ours is long gone
+  return cmdline === '' || (cmdline.split('\0')[0] ?? '').includes('postgres')
 }
 
 async function logTail(logFile: string, from: number, lines = 25): Promise<string> {
