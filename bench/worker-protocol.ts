@@ -16,6 +16,8 @@ export interface WorkerResult {
   maxRssBytes: number
   phases?: Record<string, number>
   prepared?: string
+  /** reset: 'spare' (swapped in) or 'copy' (no spare copy was ready). */
+  via?: string
   scratchDir?: string
   manifest?: SnapshotManifest
 }

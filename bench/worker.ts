@@ -27,8 +27,8 @@ async function perform(job: WorkerJob): Promise<WorkerResult> {
     }
     case 'host-reset': {
       const started = performance.now()
-      await resetHost(job.home)
-      return { ms: performance.now() - started, maxRssBytes: maxRss() }
+      const r = await resetHost(job.home)
+      return { ms: performance.now() - started, via: r.via, maxRssBytes: maxRss() }
     }
     case 'seed-pull': {
       const started = performance.now()

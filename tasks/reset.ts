@@ -11,6 +11,8 @@ export default defineTask({
   async run(ctx) {
     const home = ctx.loaded.config.dataHome
     const result = runtimeOfRunning(ctx.loaded.config) === 'container' ? await resetContainer(home) : await resetHost(home)
-    return { summary: `${result.dbName} is back to the snapshot (${seconds(result.durationMs)})`, data: result }
+    // 'copy': there was no spare copy to swap in (no room for one, see logs/spare.log)
+    const how = result.via === 'copy' ? ', copied while you waited: no spare copy was ready' : ''
+    return { summary: `${result.dbName} is back to the snapshot (${seconds(result.durationMs)}${how})`, data: result }
   },
 })

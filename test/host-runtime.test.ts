@@ -86,10 +86,16 @@ t.test('start on the demo snapshot, clean slate across restarts, warm start, res
   await sql(e, "INSERT INTO pois (slug, name, poi_type, latitude, longitude) VALUES ('test-poi', 'Test POI', 'trail', 41.2, -81.5)")
   t.same(await sql(e, "SELECT count(*)::int AS n FROM pois WHERE name = 'Test POI'"), [{ n: 1 }])
   const appPid = state?.appPid
-  const reset = cli(e, ['reset'])
+  const spareLog = () => readFileSync(join(e.home, 'logs', 'spare.log'), 'utf8')
+  await until(() => /: ready in \d+ ms/.test(spareLog()), 30_000)
+  const reset = cli(e, ['reset', '--json'])
   t.equal(reset.code, 0, reset.all)
+  t.equal(JSON.parse(reset.stdout).tasks[0].result.via, 'spare', 'the spare copy made after start was swapped in')
   t.same(await sql(e, "SELECT count(*)::int AS n FROM pois WHERE name = 'Test POI'"), [{ n: 0 }], 'reset removed the change')
   t.equal((await readState(e.home))?.appPid, appPid, 'the app was not restarted')
+  // and the next spare is made in the background, for the next reset
+  await until(() => spareLog().match(/: ready in \d+ ms/g)?.length === 2, 30_000)
+  t.same(await sql(e, "SELECT datname, datallowconn FROM pg_database WHERE datname LIKE '%spare%'"), [{ datname: 'rotv__rotv_spare', datallowconn: false }])
   const health = (await getJson(`http://127.0.0.1:${e.appPort}/api/health`)) as { counts: { pois: number } }
   t.equal(health.counts.pois, 371, 'the app answers from the reset database')
 
@@ -147,4 +153,12 @@ t.test('port already in use: a clear error naming the setting, nothing left runn
 
 function shmEntries(): string[] {
   return existsSync('/dev/shm') ? readdirSync('/dev/shm') : []
+}
+
+async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting')
+    await new Promise((r) => setTimeout(r, 50))
+  }
 }

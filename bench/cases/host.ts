@@ -2,7 +2,8 @@
 //   cold  start with an empty warm cache (a fresh data home): import, migrations, pristine copy, save
 //         the warm cluster, app start, until /api/health answers;
 //   warm  start again on the same snapshot (the cached cluster is copied into memory), to health;
-//   reset while running (template-database copy).
+//   reset while running (the spare copy swapped in; the copy for the next reset is made in the
+//         background and waited for, untimed, before the next repetition).
 // The snapshot is put in the store (store.pull of a `file` source) before any timer starts. Each timed
 // operation runs in a worker process of its own (worker.ts), so its peak RSS is its own.
 import { randomBytes } from 'node:crypto'
@@ -94,14 +95,29 @@ export class HostEnvironment {
     return m ? { ms: Number(m[1]) } : undefined
   }
 
+  /**
+   * Wait (untimed) until the spare copy for the next reset is there, as it is for a user who does
+   * anything at all between resets; its own duration comes from its log line ("ready in N ms").
+   */
+  async spareReady(): Promise<Sample | undefined> {
+    const deadline = Date.now() + 120_000
+    while (!(await this.sql("SELECT 1 FROM pg_database WHERE datname = 'rotv__rotv_spare'")).length) {
+      if (Date.now() > deadline) return undefined
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    const text = await readFile(join(this.settings.home, 'logs', 'spare.log'), 'utf8').catch(() => '')
+    const m = [...text.matchAll(/: ready in (\d+) ms/g)].at(-1)
+    return m ? { ms: Number(m[1]) } : undefined
+  }
+
   /** A change the reset has to undo (not timed), then resetHost in a worker (timed there). */
-  async reset(): Promise<Sample> {
+  async reset(): Promise<Sample & { via: string }> {
     await this.sql("INSERT INTO pois (slug, name, poi_type, latitude, longitude) VALUES ('bench-poi', 'Bench POI', 'trail', 41.2, -81.5)")
     const r = await runWorker({ kind: 'host-reset', home: this.settings.home }, this.cleanup.signal)
     const left = await this.sql("SELECT count(*)::int AS n FROM pois WHERE slug = 'bench-poi'")
     if ((left[0] as { n: number }).n !== 0) throw new Error('reset did not undo the change')
     const state = await readState(this.settings.home)
-    return { ms: r.ms, peakRssBytes: r.maxRssBytes, tmpfsBytes: state?.scratchDir ? await diskUsageBytes(state.scratchDir) : undefined }
+    return { ms: r.ms, via: r.via ?? 'unknown', peakRssBytes: r.maxRssBytes, tmpfsBytes: state?.scratchDir ? await diskUsageBytes(state.scratchDir) : undefined }
   }
 
   private async sql(text: string): Promise<unknown[]> {

@@ -11,6 +11,8 @@ export const CONTAINER_PATHS = {
   secretsFile: '/run/secrets/rotv.env',
   logDir: '/var/log/rotv',
   postgresLog: '/var/log/rotv/postgres.log',
+  /** The spare copy for reset: one line per copy made (or why not). */
+  spareLog: '/var/log/rotv/spare.log',
   runDir: '/run/rotv',
   /** Written by the supervisor once the database is prepared; read by `reset` through exec. */
   runState: '/run/rotv/state.json',
@@ -31,4 +33,7 @@ export interface ContainerRunState {
   pgPort: number
   prepared: 'imported' | 'warm' | 'kept'
   pgVersion: string
+  /** The cluster's directory and the tmpfs limit, for the spare copy for reset (dev mode). */
+  pgdata?: string
+  limitBytes?: number
 }

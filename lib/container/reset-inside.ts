@@ -1,9 +1,9 @@
 // Run inside the container by `reset` (podman exec ... node --import tsx lib/container/reset-inside.ts):
-// put the pristine template back over the app's database, exactly as the host runtime's reset does.
-// Prints one JSON line for the runner.
+// put the pristine template back over the app's database, exactly as the host runtime's reset does
+// (the spare copy swapped in, the next one made by a background process). Prints one JSON line for the runner.
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { cloneDatabaseFromTemplate, serverConnection } from '../postgres/index.ts'
+import { resetToPristine } from '../runtime/spare.ts'
 import { CONTAINER_PATHS, type ContainerRunState } from './paths.ts'
 
 const read = () => JSON.parse(readFileSync(CONTAINER_PATHS.runState, 'utf8')) as ContainerRunState
@@ -18,6 +18,8 @@ if (!state.pristineDb) {
   process.stderr.write(`no pristine template to reset from${state.pristineError ? ` (${state.pristineError})` : ''}; stop and start again for a clean slate\n`)
   process.exit(1)
 }
-const started = Date.now()
-await cloneDatabaseFromTemplate(serverConnection({ port: state.pgPort }), { template: state.pristineDb, target: state.dbName })
-process.stdout.write(`${JSON.stringify({ durationMs: Date.now() - started, dbName: state.dbName })}\n`)
+const job = { port: state.pgPort, dbName: state.dbName, pristineDb: state.pristineDb, pgdata: state.pgdata ?? CONTAINER_PATHS.pgdataMount, limitBytes: state.limitBytes }
+const r = await resetToPristine(job, CONTAINER_PATHS.spareLog)
+process.stdout.write(`${JSON.stringify({ durationMs: r.durationMs, dbName: state.dbName, via: r.via })}\n`)
+// the spare copy's process lives on (detached); leave without waiting for it
+process.exit(0)

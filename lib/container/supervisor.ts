@@ -23,7 +23,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs'
-import { mkdir, writeFile, rename } from 'node:fs/promises'
+import { appendFile, mkdir, writeFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import pg from 'pg'
@@ -32,6 +32,7 @@ import { openDumpFile } from '../loader/index.ts'
 import { resolveBinaries, resolveServerUser, type RunningServer } from '../postgres/index.ts'
 import { prepareDatabase, saveWarmCluster, type PreparedDatabase, type SnapshotHandle } from '../runtime/database.ts'
 import { waitForHealth } from '../runtime/health.ts'
+import { describeSpareOutcome, makeSpareCopy, type SpareJob } from '../runtime/spare.ts'
 import { CONTAINER_PATHS, type ContainerRunState } from './paths.ts'
 
 const log = (msg: string) => process.stdout.write(`[rotv-entrypoint] ${msg}\n`)
@@ -99,6 +100,8 @@ async function main(): Promise<number> {
   // at once when the container is told to stop; waited for before the container exits, so the next
   // start is warm.
   let release: () => void = () => {}
+  // set once the container is on its way out: no new spare copy then
+  let leaving = false
   const released = new Promise<void>((resolve) => (release = resolve))
   const pending = db.warmSave
   const warmSave = pending
@@ -109,19 +112,25 @@ async function main(): Promise<number> {
           (err: unknown) => log(`warm cluster not saved: ${describeError(err).message}`),
         )
     : Promise.resolve()
-  if (pending) void waitForHealth({ url: `http://127.0.0.1:${appPort}/api/health`, timeoutMs: 120_000 }).then(release, release)
+  if (pending || !persistent) void waitForHealth({ url: `http://127.0.0.1:${appPort}/api/health`, timeoutMs: 120_000 }).then(release, release)
   log(`database ready (${db.prepared}${db.load ? `: ${Object.values(db.load.rows).reduce((a, b) => a + b, 0)} rows in ${(db.load.durationMs / 1000).toFixed(1)} s` : ''}${db.migrationsApplied.length ? `; migrations ${db.migrationsApplied.join(', ')}` : ''})`)
   await ensureDumpRole(server, dbName)
-  const runState: ContainerRunState = { mode: persistent ? 'persistent' : 'dev', dbName, pgPort, prepared: db.prepared, pgVersion: binaries.version.full }
+  const limitBytes = !persistent && env.ROTV_TMPFS_BYTES ? Number(env.ROTV_TMPFS_BYTES) : undefined
+  const runState: ContainerRunState = { mode: persistent ? 'persistent' : 'dev', dbName, pgPort, prepared: db.prepared, pgVersion: binaries.version.full, pgdata, limitBytes }
   await writeRunState(db.pristineReady ? { ...runState, pristinePending: true } : { ...runState, pristineDb: db.pristineDb })
   const pristine = (db.pristineReady ?? Promise.resolve()).then(
-    () => (db.pristineReady ? writeRunState({ ...runState, pristineDb: db.pristineDb }) : undefined),
+    async () => {
+      if (db.pristineReady) await writeRunState({ ...runState, pristineDb: db.pristineDb })
+      // the copy the first reset swaps in (each reset has the next one made), once the app answers
+      if (db.pristineDb) void released.then(() => (leaving ? undefined : makeSpareInBackground({ port: pgPort, dbName, pristineDb: db.pristineDb!, pgdata, limitBytes })))
+    },
     async (err: unknown) => {
       log(`the pristine template could not be copied (reset will not work): ${describeError(err).message}`)
       await writeRunState({ ...runState, pristineError: describeError(err).message })
     },
   )
   if (stopping) {
+    leaving = true
     release()
     await pristine
     await warmSave
@@ -151,12 +160,18 @@ async function main(): Promise<number> {
   })
   const exited = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => app!.once('exit', (code, signal) => resolve({ code, signal })))
   if (!stopping) log(`the app exited (${exited.code ?? exited.signal}); stopping PostgreSQL`)
+  leaving = true
   release()
   await pristine
   await warmSave
   await server.stop('fast')
   log('PostgreSQL stopped cleanly')
   return stopping ? 0 : exited.code ?? 1
+}
+
+async function makeSpareInBackground(job: SpareJob): Promise<void> {
+  const line = await makeSpareCopy(job).then((outcome) => describeSpareOutcome(job, outcome), (error: unknown) => describeSpareOutcome(job, { error }))
+  await appendFile(CONTAINER_PATHS.spareLog, `${line}\n`).catch(() => {})
 }
 
 function snapshotFromEnv(env: NodeJS.ProcessEnv, file: string): SnapshotHandle | undefined {

@@ -8,6 +8,11 @@
 // not exist, and queries in that window fail with 3D000 / 57P01. A node-postgres Pool discards a terminated client
 // and opens a new one for the next query, so an app using a Pool recovers by itself; a single long-lived
 // pg.Client does not, and must reconnect on its 'error' event. Requests in flight during the reset fail.
+//
+// A spare makes the reset itself size-independent: a copy of the template made ahead of time
+// (makeSpare, in the background after a start or a reset) that nobody may connect to; resetFromSpare
+// then only drops the target and renames the spare into place. The copy still happens, just not while
+// someone waits for it. The spare is the third copy a reset always needed, kept instead of transient.
 import pg from 'pg'
 
 /** Create each database that does not exist yet (idempotent). */
@@ -56,6 +61,67 @@ export async function cloneDatabaseFromTemplate(conn: pg.ClientConfig, opts: Clo
   })
 }
 
+/** pg_advisory_lock key taken while the spare copy is made or swapped in ("rotv" in ASCII). */
+export const SPARE_LOCK = 0x726f7476
+
+export interface SpareOptions {
+  /** The database to copy (rotv_pristine); nobody may be connected to it. */
+  template: string
+  /** The ready copy's name (spareName(target)). */
+  spare: string
+}
+
+/** The name of the spare copy kept for `target`. */
+export function spareName(target: string): string {
+  return `${target}__rotv_spare`.slice(0, 63)
+}
+
+/**
+ * Make the spare copy of `template` unless it is there already; nobody can connect to it until it is
+ * put into use. One at a time per server (an advisory lock, which resetFromSpare also takes, so a reset
+ * waits for a copy in progress rather than starting a second one). `room` is asked first with the size
+ * of the copy and throws when it does not fit.
+ */
+export async function makeSpare(conn: pg.ClientConfig, opts: SpareOptions & { room?: (bytes: number) => Promise<void> }): Promise<{ made: boolean; bytes: number }> {
+  return withClient(maintenance(conn, [opts.template, opts.spare]), async (client) => {
+    await client.query("SET application_name = 'rotv spare copy'")
+    await client.query('SELECT pg_advisory_lock($1)', [SPARE_LOCK])
+    const { rows } = await client.query<{ bytes: string; spare: boolean }>(
+      'SELECT pg_database_size($1)::text AS bytes, EXISTS (SELECT 1 FROM pg_database WHERE datname = $2) AS spare',
+      [opts.template, opts.spare],
+    )
+    const bytes = Number(rows[0]!.bytes)
+    if (rows[0]!.spare) return { made: false, bytes }
+    await opts.room?.(bytes)
+    await client.query(`CREATE DATABASE ${ident(opts.spare)} TEMPLATE ${ident(opts.template)} STRATEGY FILE_COPY ALLOW_CONNECTIONS false`)
+    return { made: true, bytes }
+  })
+}
+
+/**
+ * Put the template's data back into `target`: from the spare when there is one (renames only, a few
+ * milliseconds at any size), else by a copy (cloneDatabaseFromTemplate). A spare copy in progress is
+ * waited for up to waitMs, since it is closer to done than a new copy would be.
+ */
+export async function resetFromSpare(conn: pg.ClientConfig, opts: SpareOptions & { target: string; waitMs?: number }): Promise<'spare' | 'copy'> {
+  const swapped = await withClient(maintenance(conn, [opts.template, opts.target, opts.spare]), async (client) => {
+    await client.query(`SET lock_timeout = ${Math.max(1, Math.round(opts.waitMs ?? 60_000))}`)
+    // a copy that does not finish in time is left to finish; this reset copies for itself
+    const locked = await client.query('SELECT pg_advisory_lock($1)', [SPARE_LOCK]).then(() => true, () => false)
+    if (!locked) return false
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [opts.spare])
+    if (!rowCount) return false
+    // connections allowed before the swap, so the app's reconnects find the database open once it has its name
+    await client.query(`ALTER DATABASE ${ident(opts.spare)} WITH ALLOW_CONNECTIONS true`)
+    await client.query(`DROP DATABASE IF EXISTS ${ident(opts.target)} WITH (FORCE)`)
+    await client.query(`ALTER DATABASE ${ident(opts.spare)} RENAME TO ${ident(opts.target)}`)
+    return true
+  })
+  if (swapped) return 'spare'
+  await cloneDatabaseFromTemplate(conn, { template: opts.template, target: opts.target })
+  return 'copy'
+}
+
 /** Nobody may connect to `db` any more (a template whose files must stay untouched); copying it as a template still works. */
 export async function forbidConnections(conn: pg.ClientConfig, db: string): Promise<void> {
   await withClient(maintenance(conn, [db]), (c) => c.query(`ALTER DATABASE ${ident(db)} WITH ALLOW_CONNECTIONS false`))
@@ -69,6 +135,7 @@ export async function databaseOids(conn: pg.ClientConfig, names: string[]): Prom
   if (missing.length) throw new Error(`no database ${missing.join(', ')}`)
   return oids
 }
+
 
 /** Quote an identifier for SQL. */
 export function ident(name: string): string {

@@ -204,7 +204,7 @@ export async function containerStatus(home: string): Promise<ContainerStatus> {
 }
 
 /** Put the pristine snapshot data back (dev mode), inside the running container. */
-export async function resetContainer(home: string): Promise<{ durationMs: number; dbName: string }> {
+export async function resetContainer(home: string): Promise<{ durationMs: number; dbName: string; via: 'spare' | 'copy' }> {
   const state = await readContainerState(home)
   const engine = state ? await requireEngine() : undefined
   if (!state || !engine || !(await inspectContainer(engine, state.name))?.running) {
@@ -217,7 +217,7 @@ export async function resetContainer(home: string): Promise<{ durationMs: number
   }
   const r = await runEngine(engine, ['exec', state.name, '/usr/bin/node', '--import', 'tsx', 'lib/container/reset-inside.ts'])
   if (r.code !== 0) throw new RotvError(`reset inside ${state.name} failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`, { fix: 'npx tsx Taskfile.ts stop start   (a fresh start is always a clean slate)' })
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { durationMs: number; dbName: string }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { durationMs: number; dbName: string; via: 'spare' | 'copy' }
 }
 
 /** Arguments for `<engine> logs ...` of the running environment (the task streams it to the terminal). */

@@ -98,7 +98,7 @@ export interface PendingWarmSave {
   key: string
 }
 
-/** Room an import takes, from the plain dump size: data + indexes, the pristine copy, and during a reset a third copy. */
+/** Room an import takes, from the plain dump size: data + indexes, the pristine copy, and the spare copy for reset. */
 export const SPACE_FACTOR = 3.2
 
 export function pristineName(dbName: string): string {

@@ -7,7 +7,6 @@ import pg from 'pg'
 import { RotvError } from '../errors.ts'
 import {
   assertPortFree,
-  cloneDatabaseFromTemplate,
   createDevDataDir,
   resolveBinaries,
   resolveServerUser,
@@ -20,6 +19,7 @@ import { alive, startApp, stopApp } from './app-process.ts'
 import { discardDevData, prepareDatabase, type PendingWarmSave, type SnapshotHandle } from './database.ts'
 import { ensureFrontendBuilt } from './frontend.ts'
 import { fetchHealth, waitForHealth, type HealthBody } from './health.ts'
+import { resetToPristine, spawnSpareCopy, type SpareJob } from './spare.ts'
 import { clearState, readState, writeState, type RunState } from './state.ts'
 import { cancelWarmSave, spawnWarmSave, waitForWarmSave } from './warm-save-process.ts'
 
@@ -74,7 +74,7 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
   await assertPortFree(settings.pgPort, 'PG_PORT')
   const binaries = await resolveBinaries({ binDir: settings.pgBinDir, runAs: settings.runAs })
   const user = await resolveServerUser(settings.runAs)
-  const logs = { postgres: join(settings.home, 'logs', 'postgres.log'), app: join(settings.home, 'logs', 'app.log'), warmSave: join(settings.home, 'logs', 'warm-save.log') }
+  const logs = { postgres: join(settings.home, 'logs', 'postgres.log'), app: join(settings.home, 'logs', 'app.log'), warmSave: join(settings.home, 'logs', 'warm-save.log'), spare: join(settings.home, 'logs', 'spare.log') }
   await mkdir(join(settings.home, 'logs'), { recursive: true })
 
   const mode = settings.persistentDir ? 'persistent' : 'dev'
@@ -150,6 +150,7 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
       snapshot: opts.snapshot ? { name: opts.snapshot.name, sha256: opts.snapshot.sha256 } : undefined,
       logs,
       prepared: db.prepared,
+      limitBytes: mode === 'dev' ? settings.tmpfsLimitBytes : undefined,
     }
     pendingSave = db.warmSave
     await writeState(settings.home, state)
@@ -189,6 +190,9 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
       await writeState(settings.home, state)
       notices.push(`saving the warm cluster in the background for the next start (log: ${logs.warmSave})`)
     }
+    // the copy the first reset swaps in
+    const spare = spareJob(state)
+    if (spare) await spawnSpareCopy(spare, logs.spare)
     return { url, health, state, notices, migrationsApplied: db.migrationsApplied, exited: opts.foreground ? app.exited : undefined }
   } catch (err) {
     await frontend
@@ -255,7 +259,7 @@ export async function hostStatus(home: string): Promise<HostStatus> {
 }
 
 /** Put the pristine snapshot data back without restarting the app (dev mode). */
-export async function resetHost(home: string): Promise<{ durationMs: number; dbName: string }> {
+export async function resetHost(home: string): Promise<{ durationMs: number; dbName: string; via: 'spare' | 'copy' }> {
   const state = await readState(home)
   if (!state || !(await serverStatus(state.pgdata)).running) {
     throw new NotRunningError('nothing to reset: the environment is not running', { fix: 'run `npx tsx Taskfile.ts start`' })
@@ -265,9 +269,13 @@ export async function resetHost(home: string): Promise<{ durationMs: number; dbN
       fix: 'to start over in persistent mode, stop it and remove DATA_DIR yourself',
     })
   }
-  const started = Date.now()
-  await cloneDatabaseFromTemplate(serverConnection({ port: state.pgPort }), { template: state.pristineDb, target: state.dbName })
-  return { durationMs: Date.now() - started, dbName: state.dbName }
+  const r = await resetToPristine(spareJob(state)!, state.logs.spare ?? join(home, 'logs', 'spare.log'))
+  return { durationMs: r.durationMs, dbName: state.dbName, via: r.via }
+}
+
+function spareJob(state: RunState): SpareJob | undefined {
+  if (state.mode !== 'dev' || !state.pristineDb) return undefined
+  return { port: state.pgPort, dbName: state.dbName, pristineDb: state.pristineDb, pgdata: state.pgdata, limitBytes: state.limitBytes }
 }
 
 function appEnvironment(settings: HostSettings): NodeJS.ProcessEnv {

@@ -19,11 +19,13 @@ export interface RunState {
   pgBinDir: string
   pgVersion: string
   snapshot?: { name: string; sha256: string; createdAt?: string }
-  logs: { postgres: string; app: string; warmSave?: string }
+  logs: { postgres: string; app: string; warmSave?: string; spare?: string }
   /** A cold start's background save of the warm cluster (stop waits for it). */
   warmSave?: { pid: number }
   /** How the database was prepared: imported from the snapshot, copied from the warm cache, or kept. */
   prepared: 'imported' | 'warm' | 'kept'
+  /** Dev mode: the in-memory limit (TMPFS_SIZE), which the spare copy for reset stays within. */
+  limitBytes?: number
 }
 
 export function statePath(home: string): string {

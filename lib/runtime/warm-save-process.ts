@@ -3,13 +3,8 @@
 // the container supervisor runs the same function in-process), spawned once the app answers so neither
 // its start-up nor its copying slows the app's boot. Its pid is in the run state: `stop` waits for it
 // before throwing the in-memory cluster away, so the next start is warm; Ctrl-C cancels it.
-import { spawn } from 'node:child_process'
-import { closeSync, openSync, readFileSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
-import { setPriority } from 'node:os'
-import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { alive } from './app-process.ts'
+import { backgroundRunning, spawnBackground } from './background-process.ts'
 import type { PendingWarmSave } from './database.ts'
 
 /** A running background save, as the run state records it. */
@@ -19,38 +14,12 @@ export interface WarmSaveProcess {
 
 /** Start the save. Its output, one line per outcome, is appended to `logFile`. */
 export async function spawnWarmSave(save: PendingWarmSave, logFile: string): Promise<WarmSaveProcess> {
-  await mkdir(dirname(logFile), { recursive: true })
-  const log = openSync(logFile, 'a')
-  try {
-    // the same loader the CLI runs under, resolved from this module (the cwd may be anywhere)
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN, JSON.stringify(save)], {
-      detached: true,
-      stdio: ['ignore', log, log],
-    })
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', () => resolve())
-      child.once('error', reject)
-    })
-    child.unref()
-    // the app's first requests come first
-    try {
-      setPriority(child.pid!, 10)
-    } catch {}
-    return { pid: child.pid! }
-  } finally {
-    closeSync(log)
-  }
+  return { pid: await spawnBackground(MAIN, JSON.stringify(save), logFile) }
 }
 
 /** True while the save process runs (a reused pid of another program does not count). */
 export function warmSaveRunning(pid: number | undefined): boolean {
-  if (!pid || !alive(pid)) return false
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(MAIN)
-  } catch {
-    // no /proc (not Linux): trust the pid
-    return true
-  }
+  return backgroundRunning(pid, MAIN)
 }
 
 /** Wait until the save has finished (true) or timeoutMs passed (false). */
