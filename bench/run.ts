@@ -245,7 +245,7 @@ async function hostCases(
           if (s.via !== 'spare') copies++
           return s
         }
-      }, 'the spare copy swapped in (drop, rename) and the next one asked for; the app keeps running'))
+      }, 'the spare copy swapped in (drop, rename) and the next one asked for; the app keeps running; tmpfs used is right after the swap: the spare, made next, is one more copy of the database (the third copy a reset always needed)'))
       if (copies) out.at(-1)!.note += `; ${copies} of the resets found no spare copy and copied while timed`
       const next = await e.spareReady()
       if (next) spares.push(next)

@@ -39,11 +39,15 @@ export default defineTask({
     io.log(`PostgreSQL ${s.pgVersion}: ${status.postgres.running ? `running (pid ${status.postgres.pid}, 127.0.0.1:${s.pgPort})` : 'NOT running'}${status.postgres.databaseBytes ? `, ${s.dbName} is ${mb(status.postgres.databaseBytes)}` : ''}`)
     io.log(`app: ${status.app.running ? `running (pid ${status.app.pid})` : 'NOT running'}, ${status.app.healthy ? `healthy: ${countsLine(status.app.health?.counts)}` : `not healthy${status.app.reason ? ` (${status.app.reason})` : ''}`}`)
     if (s.snapshot) io.log(`snapshot: ${s.snapshot.name}${await pulledAgo(s.snapshot.name)} (${s.prepared})`)
+    if (status.spareReady !== undefined) {
+      io.log(`reset: ${status.spareReady ? 'a spare copy is ready (renames only)' : `no spare copy right now: the next reset waits for one being made, or copies (${s.logs.spare ?? 'logs/spare.log'} says why)`}`)
+    }
+    if (status.warmSaving) io.log(`background: saving the warm cluster for the next start (${s.logs.warmSave})`)
     io.log(`logs: ${s.logs.app}, ${s.logs.postgres}`)
     const healthy = status.app.healthy && status.postgres.running
     return {
       summary: healthy ? `running at http://localhost:${s.appPort}` : 'partly running: see above (npx tsx Taskfile.ts stop start to restart)',
-      data: { running: true, healthy, url: `http://localhost:${s.appPort}`, mode: s.mode, runtime: 'host', snapshot: s.snapshot ?? null, databaseBytes: status.postgres.databaseBytes ?? null, startedAt: s.startedAt, counts: status.app.health?.counts ?? null },
+      data: { running: true, healthy, url: `http://localhost:${s.appPort}`, mode: s.mode, runtime: 'host', snapshot: s.snapshot ?? null, databaseBytes: status.postgres.databaseBytes ?? null, spareReady: status.spareReady ?? null, warmSaving: status.warmSaving ?? false, startedAt: s.startedAt, counts: status.app.health?.counts ?? null },
     }
   },
 })

@@ -31,6 +31,9 @@ t.test('bench quick mode: baseline, cold, warm, reset at 8MB', async (t) => {
       t.ok(Number.isFinite(c?.[k]) && c[k] > 0, `${id}.${k} is a positive number (${c?.[k]})`)
     }
   }
+  const spare = json.cases.find((x: { id: string }) => x.id === 'reset:spare')
+  t.equal(spare?.status, 'ok', 'the spare copy behind reset has its own row')
+  t.ok(spare?.samples.length >= 1 && spare.samples.every((s: { ms: number }) => s.ms > 0), 'timed from its log line')
   t.ok(Number.isFinite(json.machine.loadAverageAtStart[0]), 'load average recorded')
   t.match(json.machine.postgres.embeddedServer, /PostgreSQL 17/)
   t.ok(json.coldStartProfile && Object.keys(json.coldStartProfile).length > 3, 'the cold start has a phase profile')

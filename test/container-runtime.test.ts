@@ -48,6 +48,19 @@ async function psql(container: string, sql: string): Promise<string> {
   return (await podman(['exec', container, 'psql', '-U', 'postgres', '-d', 'rotv', '-tAc', sql])).stdout.trim()
 }
 
+/** The spare copies for reset and whether anyone may connect to them ("name|false"). */
+async function spares(container: string): Promise<string> {
+  return psql(container, "SELECT string_agg(datname || '|' || datallowconn::text, ',') FROM pg_database WHERE datname LIKE '%spare%'")
+}
+
+async function until(cond: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
 const INSERT_POI = "INSERT INTO pois (slug, name, poi_type, latitude, longitude) VALUES ('test-poi', 'Test POI', 'trail', 41.2, -81.5)"
 
 function cleanup(t: { teardown: (fn: () => Promise<void>) => void }, env: NodeJS.ProcessEnv, extraDirs: string[] = []): void {
@@ -103,10 +116,16 @@ t.test('dev mode: snapshot in tmpfs, counts, reset, clean slate, warm restart, s
   // reset puts the pristine data back without a restart.
   await psql(name, INSERT_POI)
   t.equal(await psql(name, 'SELECT count(*) FROM pois'), '372')
-  const reset = await runCli(['reset'], env)
+  // the spare copy the supervisor makes once the app answers
+  await until(async () => (await spares(name)) === 'rotv__rotv_spare|false')
+  const reset = await runCli(['reset', '--json'], env)
   t.equal(reset.code, 0, 'reset exits 0', { output: reset.all.slice(-4000) })
-  t.match(reset.all, /rotv is back to the snapshot/)
+  t.match(task(reset, 'reset').summary, /rotv is back to the snapshot/)
+  t.equal(task(reset, 'reset').result.via, 'spare', 'reset swapped in the spare copy')
   t.equal(await psql(name, 'SELECT count(*) FROM pois'), '371', 'reset restored the snapshot')
+  // the next one is made by a process reset started, which outlives the exec session
+  await until(async () => (await spares(name)) === 'rotv__rotv_spare|false')
+  t.match((await podman(['exec', name, 'cat', '/var/log/rotv/spare.log'])).stdout, /spare copy of rotv_pristine: ready in \d+ ms[^]*ready in \d+ ms/)
 
   // status and logs find the container.
   const status = await runCli(['status', '--json'], env)

@@ -96,6 +96,8 @@ t.test('start on the demo snapshot, clean slate across restarts, warm start, res
   // and the next spare is made in the background, for the next reset
   await until(() => spareLog().match(/: ready in \d+ ms/g)?.length === 2, 30_000)
   t.same(await sql(e, "SELECT datname, datallowconn FROM pg_database WHERE datname LIKE '%spare%'"), [{ datname: 'rotv__rotv_spare', datallowconn: false }])
+  const withSpare = cli(e, ['status', '--json'])
+  t.match(JSON.parse(withSpare.stdout).tasks[0].result, { running: true, spareReady: true })
   const health = (await getJson(`http://127.0.0.1:${e.appPort}/api/health`)) as { counts: { pois: number } }
   t.equal(health.counts.pois, 371, 'the app answers from the reset database')
 

@@ -93,6 +93,13 @@ t.test('no room under TMPFS_SIZE: no spare, a clear reason, and reset still work
   t.equal(await resetFromSpare(server.connection(), names), 'copy')
 })
 
+t.test('a spare process that outlived its server does not copy inside another cluster on the same port', async (t) => {
+  await dropSpare()
+  const err = await makeSpareCopy({ ...job, pgdata: '/dev/shm/rotv-gone/pgdata' }).then(() => undefined, (e: unknown) => e)
+  t.match((err as Error)?.message, /is another cluster now/)
+  t.equal(await spareCount(), 0)
+})
+
 t.test('resetToPristine: swaps in the spare, then a background process makes the next one', async (t) => {
   await dropSpare()
   t.equal((await makeSpareCopy(job)).made, true)

@@ -12,6 +12,7 @@ import {
   resolveServerUser,
   serverConnection,
   serverStatus,
+  spareName,
   stopServer,
   type PgBinaries,
 } from '../postgres/index.ts'
@@ -21,7 +22,7 @@ import { ensureFrontendBuilt } from './frontend.ts'
 import { fetchHealth, waitForHealth, type HealthBody } from './health.ts'
 import { resetToPristine, spawnSpareCopy, type SpareJob } from './spare.ts'
 import { clearState, readState, writeState, type RunState } from './state.ts'
-import { cancelWarmSave, spawnWarmSave, waitForWarmSave } from './warm-save-process.ts'
+import { cancelWarmSave, spawnWarmSave, waitForWarmSave, warmSaveRunning } from './warm-save-process.ts'
 
 export interface HostSettings {
   /** Data home (~/.rotv): logs, run state, warm clusters. */
@@ -230,6 +231,10 @@ export interface HostStatus {
   state?: RunState
   app: { running: boolean; pid?: number; healthy: boolean; health?: HealthBody; reason?: string }
   postgres: { running: boolean; pid?: number; databaseBytes?: number }
+  /** Dev mode: a spare copy is ready, so the next reset is renames only. */
+  spareReady?: boolean
+  /** A cold start's warm cluster is still being saved. */
+  warmSaving?: boolean
 }
 
 export async function hostStatus(home: string): Promise<HostStatus> {
@@ -239,10 +244,17 @@ export async function hostStatus(home: string): Promise<HostStatus> {
   const appRunning = alive(state.appPid)
   const health = appRunning ? await fetchHealth(`http://127.0.0.1:${state.appPort}/api/health`) : undefined
   let databaseBytes: number | undefined
+  let spareReady: boolean | undefined
   if (pgStatus.running) {
-    databaseBytes = await query<{ size: string }>(serverConnection({ port: state.pgPort }), 'SELECT pg_database_size($1)::text AS size', [state.dbName])
-      .then((rows) => Number(rows[0]?.size))
+    const row = await query<{ size: string; spare: boolean }>(
+      serverConnection({ port: state.pgPort }),
+      'SELECT pg_database_size($1)::text AS size, EXISTS (SELECT 1 FROM pg_database WHERE datname = $2) AS spare',
+      [state.dbName, spareName(state.dbName)],
+    )
+      .then((rows) => rows[0])
       .catch(() => undefined)
+    databaseBytes = row ? Number(row.size) : undefined
+    spareReady = state.mode === 'dev' && row ? row.spare : undefined
   }
   return {
     running: appRunning || pgStatus.running,
@@ -255,6 +267,8 @@ export async function hostStatus(home: string): Promise<HostStatus> {
       reason: health && !health.ok ? health.reason : undefined,
     },
     postgres: { running: pgStatus.running, pid: pgStatus.pid, databaseBytes },
+    spareReady,
+    warmSaving: warmSaveRunning(state.warmSave?.pid),
   }
 }
 

@@ -3,6 +3,7 @@
 // swaps it in by renames (resetFromSpare) and asks for the next one. Without room for the copy there
 // is no spare and reset copies while you wait, as it always could.
 import { statfs } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { describeError } from '../errors.ts'
@@ -39,7 +40,9 @@ export async function resetToPristine(job: SpareJob, logFile: string): Promise<{
 export async function makeSpareCopy(job: SpareJob): Promise<SpareOutcome> {
   const started = Date.now()
   const conn = serverConnection({ port: job.port })
-  const used = await clusterBytes(conn)
+  const { used, dataDirectory } = await clusterFacts(conn)
+  // a process that outlived its server must not copy inside the next one started on the same port
+  if (resolve(dataDirectory) !== resolve(job.pgdata)) throw new Error(`the server on port ${job.port} is another cluster now (${dataDirectory})`)
   const r = await makeSpare(conn, {
     template: job.pristineDb,
     spare: spareName(job.dbName),
@@ -88,13 +91,13 @@ async function assertRoom(job: SpareJob, bytes: number, usedBytes: number): Prom
   }
 }
 
-async function clusterBytes(conn: pg.ClientConfig): Promise<number> {
+async function clusterFacts(conn: pg.ClientConfig): Promise<{ used: number; dataDirectory: string }> {
   const client = new pg.Client(conn)
   client.on('error', () => {})
   await client.connect()
   try {
-    const { rows } = await client.query<{ n: string }>('SELECT sum(pg_database_size(oid))::text AS n FROM pg_database')
-    return Number(rows[0]!.n)
+    const { rows } = await client.query<{ n: string; dir: string }>("SELECT sum(pg_database_size(oid))::text AS n, current_setting('data_directory') AS dir FROM pg_database")
+    return { used: Number(rows[0]!.n), dataDirectory: rows[0]!.dir }
   } finally {
     await client.end().catch(() => {})
   }
