@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { freePort } from './helpers/production-postgres.ts'
+import { exec, scalar } from './helpers/sql.ts'
 import {
   resolveBinaries, resolveServerUser, createDevDataDir, initCluster, startServer, stopServer, createDatabases, cloneDatabaseFromTemplate,
   clusterCacheKey, saveCluster, restoreCluster, verifyClusterEntry, pruneClusters, listClusters, clusterState, stageCluster, saveStagedCluster,
@@ -280,25 +281,7 @@ async function buildCluster(b: PgBinaries, u: ServerUser | undefined): Promise<B
   return { root: dir.root, pgdata: dir.pgdata }
 }
 
-async function scalar(conn: pg.ClientConfig, sql: string): Promise<unknown> {
-  const c = new pg.Client(conn)
-  await c.connect()
-  try {
-    return Object.values((await c.query(sql)).rows[0] as object)[0]
-  } finally {
-    await c.end()
-  }
-}
 
-async function exec(conn: pg.ClientConfig, sql: string): Promise<void> {
-  const c = new pg.Client(conn)
-  await c.connect()
-  try {
-    await c.query(sql)
-  } finally {
-    await c.end()
-  }
-}
 
 async function largestFile(dir: string): Promise<string> {
   let best = { path: '', size: -1 }

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { freePort } from './helpers/production-postgres.ts'
+import { exec, scalar } from './helpers/sql.ts'
 import {
   resolveBinaries, resolveServerUser, createDevDataDir, initCluster, startServer, createDatabases, cloneDatabaseFromTemplate,
   makeSpare, resetFromSpare, spareName, forbidConnections, InsufficientSpaceError,
@@ -126,26 +127,5 @@ async function until(cond: () => Promise<boolean>, timeoutMs = 10_000): Promise<
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error('timed out')
     await sleep(25)
-  }
-}
-
-async function scalar(conn: pg.ClientConfig, sql: string): Promise<unknown> {
-  const c = new pg.Client(conn)
-  await c.connect()
-  try {
-    return Object.values((await c.query(sql)).rows[0] as object)[0]
-  } finally {
-    await c.end()
-  }
-}
-
-async function exec(conn: pg.ClientConfig, sql: string): Promise<void> {
-  const c = new pg.Client(conn)
-  c.on('error', () => {})
-  await c.connect()
-  try {
-    await c.query(sql)
-  } finally {
-    await c.end().catch(() => {})
   }
 }
