@@ -81,6 +81,12 @@ t.test('dev mode: init on /dev/shm, start, connect, databases, loopback only, st
   await mkdir(other)
   await writeFile(join(other, 'postmaster.pid'), `${server.pid}\n${other}\n0\n${port}\n`)
   t.same(await serverStatus(other), { running: false, stalePidFile: true, pid: server.pid, port, socketDir: undefined, host: undefined, state: undefined })
+  // A postmaster.pid a starting server has created but not written yet (empty, or no complete first
+  // line): stale for a stop or the next start, but "not yet" for a start waiting for its server.
+  for (const text of ['', String(server.pid)]) {
+    await writeFile(join(other, 'postmaster.pid'), text)
+    t.same(await serverStatus(other), { running: false, stalePidFile: true, incompletePidFile: true }, `pid file ${JSON.stringify(text)}`)
+  }
 
   const family = processFamily(server.pid)
   t.ok(family.length > 1, 'postmaster and its children were found')

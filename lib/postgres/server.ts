@@ -126,7 +126,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         }
       } else {
         if (pgCtlFailure) return await fail(pgCtlFailure)
-        if (st.stalePidFile) return await fail('the server exited')
+        if (st.stalePidFile && !st.incompletePidFile) return await fail('the server exited')
         // No postmaster.pid yet (just forked) or already gone again (e.g. could not bind): the log says which.
         if (/\b(FATAL|PANIC):/.test(await logTail(opts.logFile, logStart))) return await fail('the server exited')
       }

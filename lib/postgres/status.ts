@@ -16,6 +16,11 @@ export interface ServerStatus {
   state?: string
   /** A postmaster.pid whose process is gone (killed server): the next start replaces it. */
   stalePidFile?: boolean
+  /**
+   * With stalePidFile: the file has no complete first line. A starting postmaster creates it empty and
+   * writes it a moment later, so while a start is awaited this means "not yet", not "exited".
+   */
+  incompletePidFile?: boolean
 }
 
 export async function serverStatus(pgdata: string): Promise<ServerStatus> {
@@ -28,7 +33,7 @@ export async function serverStatus(pgdata: string): Promise<ServerStatus> {
   // Lines: pid, datadir, start time, port, socket dir, listen address, shmem key, status.
   const lines = text.split('\n')
   const pid = Number(lines[0])
-  if (!Number.isInteger(pid) || pid <= 0) return { running: false, stalePidFile: true }
+  if (lines.length < 2 || !Number.isInteger(pid) || pid <= 0) return { running: false, stalePidFile: true, incompletePidFile: true }
   const port = Number(lines[3])
   const info = {
     pid,
