@@ -1,6 +1,6 @@
 // The spare copy behind an instant reset, on a real embedded PostgreSQL 17 cluster: made ahead of
 // time, unconnectable, swapped in by renames; waited for while in progress; skipped without room.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -57,10 +57,7 @@ t.test('resetFromSpare swaps the spare in: the change is gone, held connections 
 })
 
 t.test('a reset waits for a spare copy in progress, and takes it', async (t) => {
-  const blocker = new pg.Client(server.connection())
-  await blocker.connect()
-  t.teardown(() => blocker.end().catch(() => {}))
-  await blocker.query('SELECT pg_advisory_lock($1)', [SPARE_LOCK])
+  const blocker = await holdSpareLock(t)
   await exec(server.connection('rotv'), 'DELETE FROM poi')
   const copy = makeSpare(server.connection(), names)
   await until(async () => (await scalar(server.connection(), "SELECT count(*)::int FROM pg_stat_activity WHERE application_name = 'rotv spare copy' AND wait_event_type = 'Lock'")) === 1)
@@ -73,14 +70,12 @@ t.test('a reset waits for a spare copy in progress, and takes it', async (t) => 
 })
 
 t.test('a spare copy that does not finish in time: the reset copies for itself', async (t) => {
-  const blocker = new pg.Client(server.connection())
-  await blocker.connect()
-  t.teardown(() => blocker.end().catch(() => {}))
-  await blocker.query('SELECT pg_advisory_lock($1)', [SPARE_LOCK])
+  await holdSpareLock(t)
   await exec(server.connection('rotv'), 'DELETE FROM poi')
-  const started = Date.now()
-  t.equal(await resetFromSpare(server.connection(), { ...names, waitMs: 300 }), 'copy')
-  t.ok(Date.now() - started >= 300, 'it waited first')
+  const reset = resetFromSpare(server.connection(), { ...names, waitMs: 300 })
+  await until(async () => (await scalar(server.connection(), "SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")) === 1)
+  t.pass('it waited for the lock first')
+  t.equal(await reset, 'copy')
   t.equal(await scalar(server.connection('rotv'), 'SELECT count(*)::int FROM poi'), 20_000)
 })
 
@@ -113,6 +108,15 @@ t.test('resetToPristine: swaps in the spare, then a background process makes the
   await until(async () => /: ready in \d+ ms/.test(await readFile(log, 'utf8').catch(() => '')), 10_000)
   t.match(await readFile(log, 'utf8'), /spare copy of rotv_pristine: ready in \d+ ms \(/)
 })
+
+/** Hold the spare lock, as a copy in progress does, until the test ends (or blocker.query unlocks it). */
+async function holdSpareLock(t: Test): Promise<pg.Client> {
+  const blocker = new pg.Client(server.connection())
+  await blocker.connect()
+  t.teardown(() => blocker.end().catch(() => {}))
+  await blocker.query('SELECT pg_advisory_lock($1)', [SPARE_LOCK])
+  return blocker
+}
 
 async function spareCount(): Promise<number> {
   return (await scalar(server.connection(), `SELECT count(*)::int FROM pg_database WHERE datname = '${names.spare}'`)) as number

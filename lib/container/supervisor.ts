@@ -112,7 +112,8 @@ async function main(): Promise<number> {
           (err: unknown) => log(`warm cluster not saved: ${describeError(err).message}`),
         )
     : Promise.resolve()
-  if (pending || !persistent) void waitForHealth({ url: `http://127.0.0.1:${appPort}/api/health`, timeoutMs: 120_000 }).then(release, release)
+  // the warm save and the spare copy for reset (both dev mode only) wait for the app to answer
+  if (!persistent) void waitForHealth({ url: `http://127.0.0.1:${appPort}/api/health`, timeoutMs: 120_000 }).then(release, release)
   log(`database ready (${db.prepared}${db.load ? `: ${Object.values(db.load.rows).reduce((a, b) => a + b, 0)} rows in ${(db.load.durationMs / 1000).toFixed(1)} s` : ''}${db.migrationsApplied.length ? `; migrations ${db.migrationsApplied.join(', ')}` : ''})`)
   await ensureDumpRole(server, dbName)
   const limitBytes = !persistent && env.ROTV_TMPFS_BYTES ? Number(env.ROTV_TMPFS_BYTES) : undefined

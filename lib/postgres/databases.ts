@@ -76,23 +76,35 @@ export function spareName(target: string): string {
   return `${target}__rotv_spare`.slice(0, 63)
 }
 
+/** What makeSpare learns before copying, for its caller's check. */
+export interface SpareFacts {
+  /** Size of the copy to make. */
+  bytes: number
+  /** Size of all databases of the server now. */
+  clusterBytes: number
+  /** The server's data_directory. */
+  dataDirectory: string
+}
+
 /**
  * Make the spare copy of `template` unless it is there already; nobody can connect to it until it is
  * put into use. One at a time per server (an advisory lock, which resetFromSpare also takes, so a reset
- * waits for a copy in progress rather than starting a second one). `room` is asked first with the size
- * of the copy and throws when it does not fit.
+ * waits for a copy in progress rather than starting a second one). `check` is asked first and throws
+ * when the copy should not be made (no room, not the expected cluster).
  */
-export async function makeSpare(conn: pg.ClientConfig, opts: SpareOptions & { room?: (bytes: number) => Promise<void> }): Promise<{ made: boolean; bytes: number }> {
+export async function makeSpare(conn: pg.ClientConfig, opts: SpareOptions & { check?: (facts: SpareFacts) => Promise<void> }): Promise<{ made: boolean; bytes: number }> {
   return withClient(maintenance(conn, [opts.template, opts.spare]), async (client) => {
     await client.query("SET application_name = 'rotv spare copy'")
     await client.query('SELECT pg_advisory_lock($1)', [SPARE_LOCK])
-    const { rows } = await client.query<{ bytes: string; spare: boolean }>(
-      'SELECT pg_database_size($1)::text AS bytes, EXISTS (SELECT 1 FROM pg_database WHERE datname = $2) AS spare',
+    const { rows } = await client.query<{ bytes: string; cluster: string; dir: string; spare: boolean }>(
+      `SELECT pg_database_size($1)::text AS bytes, (SELECT sum(pg_database_size(oid)) FROM pg_database)::text AS cluster,
+         current_setting('data_directory') AS dir, EXISTS (SELECT 1 FROM pg_database WHERE datname = $2) AS spare`,
       [opts.template, opts.spare],
     )
-    const bytes = Number(rows[0]!.bytes)
-    if (rows[0]!.spare) return { made: false, bytes }
-    await opts.room?.(bytes)
+    const row = rows[0]!
+    const bytes = Number(row.bytes)
+    if (row.spare) return { made: false, bytes }
+    await opts.check?.({ bytes, clusterBytes: Number(row.cluster), dataDirectory: row.dir })
     await client.query(`CREATE DATABASE ${ident(opts.spare)} TEMPLATE ${ident(opts.template)} STRATEGY FILE_COPY ALLOW_CONNECTIONS false`)
     return { made: true, bytes }
   })
@@ -135,7 +147,6 @@ export async function databaseOids(conn: pg.ClientConfig, names: string[]): Prom
   if (missing.length) throw new Error(`no database ${missing.join(', ')}`)
   return oids
 }
-
 
 /** Quote an identifier for SQL. */
 export function ident(name: string): string {

@@ -6,7 +6,7 @@ export { findMemoryFilesystem, createDevDataDir, checkFits, parseSize, formatByt
 export { initCluster, existingCluster, DEV_SETTINGS, PERSISTENT_SETTINGS, PG_HBA, type ClusterMode, type InitClusterOptions, type InitClusterResult } from './cluster.ts'
 export { startServer, stopServer, assertPortFree, serverConnection, startFailure, type RunningServer, type StartServerOptions, type StopServerOptions, type StopMode } from './server.ts'
 export { serverStatus, clusterState, type ServerStatus, type ClusterState } from './status.ts'
-export { createDatabases, cloneDatabaseFromTemplate, makeSpare, resetFromSpare, spareName, forbidConnections, databaseOids, ident, type CloneOptions, type SpareOptions } from './databases.ts'
+export { createDatabases, cloneDatabaseFromTemplate, makeSpare, resetFromSpare, spareName, forbidConnections, databaseOids, ident, type CloneOptions, type SpareOptions, type SpareFacts } from './databases.ts'
 export {
   clusterCacheKey, saveCluster, stageCluster, saveStagedCluster, restoreCluster, verifyClusterEntry, pruneClusters, listClusters, StableDirChangedError,
   type ClusterCacheKeyInput, type SaveClusterOptions, type StageClusterOptions, type StagedCluster, type RestoreClusterOptions, type RestoreClusterResult, type CacheEntryInfo, type PruneClustersOptions,

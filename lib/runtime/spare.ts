@@ -5,9 +5,8 @@
 import { statfs } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import pg from 'pg'
 import { describeError } from '../errors.ts'
-import { formatBytes, InsufficientSpaceError, makeSpare, resetFromSpare, serverConnection, spareName } from '../postgres/index.ts'
+import { formatBytes, InsufficientSpaceError, makeSpare, resetFromSpare, serverConnection, spareName, type SpareFacts } from '../postgres/index.ts'
 import { spawnBackground } from './background-process.ts'
 
 /** What a spare copy needs to know; JSON, as it crosses into the background process. */
@@ -39,14 +38,10 @@ export async function resetToPristine(job: SpareJob, logFile: string): Promise<{
 /** Make the spare now (in this process), unless it is there; throws InsufficientSpaceError when it does not fit. */
 export async function makeSpareCopy(job: SpareJob): Promise<SpareOutcome> {
   const started = Date.now()
-  const conn = serverConnection({ port: job.port })
-  const { used, dataDirectory } = await clusterFacts(conn)
-  // a process that outlived its server must not copy inside the next one started on the same port
-  if (resolve(dataDirectory) !== resolve(job.pgdata)) throw new Error(`the server on port ${job.port} is another cluster now (${dataDirectory})`)
-  const r = await makeSpare(conn, {
+  const r = await makeSpare(serverConnection({ port: job.port }), {
     template: job.pristineDb,
     spare: spareName(job.dbName),
-    room: (bytes) => assertRoom(job, bytes, used),
+    check: (facts) => assertMayCopy(job, facts),
   })
   return { ...r, ms: Date.now() - started }
 }
@@ -69,14 +64,16 @@ export function describeSpareOutcome(job: SpareJob, outcome: SpareOutcome | { er
 // Room for the app's own writes after the copy: a tenth of the copy, at least 64 MiB.
 const headroom = (bytes: number) => Math.max(64 * 1024 ** 2, bytes / 10)
 
-async function assertRoom(job: SpareJob, bytes: number, usedBytes: number): Promise<void> {
+async function assertMayCopy(job: SpareJob, { bytes, clusterBytes, dataDirectory }: SpareFacts): Promise<void> {
+  // a process that outlived its server must not copy inside the next one started on the same port
+  if (resolve(dataDirectory) !== resolve(job.pgdata)) throw new Error(`the server on port ${job.port} is another cluster now (${dataDirectory})`)
   const need = bytes + headroom(bytes)
-  if (job.limitBytes && usedBytes + need > job.limitBytes) {
+  if (job.limitBytes && clusterBytes + need > job.limitBytes) {
     throw new InsufficientSpaceError(
       `a spare copy (${formatBytes(bytes)}) would take the cluster past TMPFS_SIZE=${formatBytes(job.limitBytes)}`,
       need,
-      job.limitBytes - usedBytes,
-      `raise TMPFS_SIZE to about ${formatBytes(usedBytes + need)} for an instant reset`,
+      job.limitBytes - clusterBytes,
+      `raise TMPFS_SIZE to about ${formatBytes(clusterBytes + need)} for an instant reset`,
     )
   }
   const fs = await statfs(job.pgdata)
@@ -88,18 +85,6 @@ async function assertRoom(job: SpareJob, bytes: number, usedBytes: number): Prom
       free,
       'free memory in the tmpfs (leftover rotv-* directories from killed runs can go) for an instant reset',
     )
-  }
-}
-
-async function clusterFacts(conn: pg.ClientConfig): Promise<{ used: number; dataDirectory: string }> {
-  const client = new pg.Client(conn)
-  client.on('error', () => {})
-  await client.connect()
-  try {
-    const { rows } = await client.query<{ n: string; dir: string }>("SELECT sum(pg_database_size(oid))::text AS n, current_setting('data_directory') AS dir FROM pg_database")
-    return { used: Number(rows[0]!.n), dataDirectory: rows[0]!.dir }
-  } finally {
-    await client.end().catch(() => {})
   }
 }
 
