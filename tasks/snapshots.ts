@@ -12,7 +12,7 @@ export default defineTask({
   ],
   options: [
     { name: 'out', type: 'string', description: 'export: target file; .sql.gz (default ./NAME.sql.gz), .sql.br (as stored) or .sql' },
-    { name: 'force', type: 'flag', description: 'export: also a snapshot that is not anonymized (it holds personal data)' },
+    { name: 'force', type: 'flag', description: 'export: also a snapshot that may not leave the machine (not anonymized, or personal-looking columns without a rule)' },
   ],
   examples: [
     'npx tsx Taskfile.ts snapshots',
@@ -34,8 +34,10 @@ export default defineTask({
       }
       if (action === 'export') {
         const r = await exportSnapshot(store, name, { out: inv?.options.out as string | undefined, force: inv?.options.force === true, signal: ctx.signal })
-        if (!r.manifest.anonymized) io.warn(`exported snapshot "${name}" is NOT anonymized: ${r.path} holds personal data`)
-        const anon = r.manifest.anonymization ? `anonymized (rules ${r.manifest.anonymization.rulesSha256.slice(0, 12)}, salt ${r.manifest.anonymization.saltFingerprint})` : 'not anonymized'
+        if (r.verdict.warning) io.warn(`${r.verdict.warning}: ${r.path} is readable by you only`)
+        const anon = r.manifest.synthetic
+          ? 'synthetic demo data'
+          : r.manifest.anonymization ? `anonymized (rules ${r.manifest.anonymization.rulesSha256.slice(0, 12)}, salt ${r.manifest.anonymization.saltFingerprint})` : 'not anonymized'
         return { summary: `exported "${name}" to ${r.path} (${r.format}, ${mb(r.bytes)}, ${anon})`, data: { path: r.path, format: r.format, bytes: r.bytes } }
       }
       const m = await store.verify(name)
@@ -48,7 +50,7 @@ export default defineTask({
       const age = ageOf(m)
       const biggest = Object.entries(m.tables).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([t, n]) => `${t.replace(/^public\./, '')} ${n}`)
       io.log(
-        `${m.name.padEnd(16)} ${m.source.kind.padEnd(10)} ${`${age.text} old${age.days > maxAge ? ' (STALE)' : ''}`.padEnd(18)} ${mb(m.compressedBytes).padStart(9)} on disk  ${m.totalRows.toLocaleString('en-US')} rows (${biggest.join(', ')})${m.anonymized ? '  anonymized' : ''}`,
+        `${m.name.padEnd(16)} ${m.source.kind.padEnd(10)} ${`${age.text} old${age.days > maxAge ? ' (STALE)' : ''}`.padEnd(18)} ${mb(m.compressedBytes).padStart(9)} on disk  ${m.totalRows.toLocaleString('en-US')} rows (${biggest.join(', ')})${m.anonymized ? '  anonymized' : ''}${m.synthetic ? '  synthetic' : ''}`,
       )
     }
     return { summary: all.length ? `${all.length} snapshot${all.length > 1 ? 's' : ''}` : 'no snapshots yet (npx tsx Taskfile.ts seed)', data: all }

@@ -19,6 +19,8 @@ import {
   AnonymizeCollisionError,
   AnonymizeCoverageError,
   SnapshotNotAnonymizedError,
+  UnruledPersonalColumnsError,
+  assertMayLeave,
   hashEmail,
   keyed,
   loadAnonymizeRules,
@@ -251,9 +253,25 @@ t.test('coverage: stale rules and unruled personal columns warn, or fail in stri
     'public.users: rule for phone, not in the dump',
     'public.newsletter_subscribers: named in the rules but not in the dump',
   ])
+  t.same(warned.anonymization?.unruled, [{ table: 'public.users', columns: ['name'] }])
+  // Fail closed where data leaves: the unruled column blocks export unless forced.
+  const refused = await exportSnapshot(store, 'production', { out: join(work, 'unruled.sql') }).catch((e: unknown) => e)
+  t.type(refused, UnruledPersonalColumnsError)
+  t.match((refused as Error).message, /1 personal-looking column that no anonymization rule covers/)
+  t.same((refused as UnruledPersonalColumnsError).details, ['public.users.name'])
+  await t.rejects(stat(join(work, 'unruled.sql')), { code: 'ENOENT' })
+  const forced = await exportSnapshot(store, 'production', { out: join(work, 'unruled.sql'), force: true })
+  t.match(forced.verdict.warning, /1 personal-looking column no rule covers/)
+  t.equal((await stat(forced.path)).mode & 0o777, 0o600)
+  t.doesNotThrow(() => assertMayLeave({ ...warned, anonymization: { ...warned.anonymization!, unruled: [] } }), 'fully ruled: may leave')
+  t.throws(() => assertMayLeave({ ...warned, anonymized: false, anonymization: undefined }, { action: 'push', forceFlag: '--force' }), SnapshotNotAnonymizedError)
+  t.same(assertMayLeave({ ...warned, anonymized: false, anonymization: undefined, synthetic: true }), { reason: 'synthetic' })
+
   const before = await store.get('production')
   const err = await store.pull(urlSpec(), { anonymize: { rules: loose, salt, strict: true } }).catch((e: unknown) => e)
   t.type(err, AnonymizeCoverageError)
+  t.match((err as AnonymizeCoverageError).message, /: 3 problems$/, 'strict mode counts every problem, not only the first')
+  t.equal((err as AnonymizeCoverageError).details?.length, 3)
   t.match((err as AnonymizeCoverageError).details?.join('\n'), /column name looks personal/)
   t.same(await store.get('production'), before, 'the failed strict pull kept the previous snapshot')
 

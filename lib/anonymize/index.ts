@@ -9,3 +9,4 @@ export { parseCopyHeader, decodeField, encodeField, type CopyHeader } from './co
 export { looksPersonal } from './personal.ts'
 export { measureAnonymizeThroughput, type ThroughputResult } from './throughput.ts'
 export * from './errors.ts'
+export { assertMayLeave, unruledColumns, type EgressOptions, type EgressVerdict, type UnruledColumns } from './egress.ts'

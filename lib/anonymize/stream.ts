@@ -30,6 +30,8 @@ export interface AnonymizationRecord {
   /** Per ruled table found in the dump: rows rewritten (or dropped) and the columns touched. */
   tables: Record<string, { rows: number; truncated: boolean; columns: string[] }>
   warnings: string[]
+  /** Personal-looking columns no rule covered (copied unchanged): what makes export and push refuse. */
+  unruled: { table: string; columns: string[] }[]
 }
 
 const NL = 0x0a
@@ -64,6 +66,8 @@ export class AnonymizeStream extends Transform {
   private readonly seenTables = new Map<string, string[]>()
   private readonly record: AnonymizationRecord
   private readonly problems: string[] = []
+  /** Strict mode met a problem: nothing more is emitted, the rest is only read to count every problem. */
+  private discarding = false
 
   constructor(private readonly settings: AnonymizeSettings) {
     super({ highWaterMark: 1 << 20 })
@@ -78,12 +82,13 @@ export class AnonymizeStream extends Transform {
       strict: this.strict,
       tables: {},
       warnings: [],
+      unruled: [],
     }
   }
 
   /** Complete once the stream has ended: coverage warnings are added in _flush. */
   result(): AnonymizationRecord {
-    return { ...this.record, tables: { ...this.record.tables }, warnings: [...this.record.warnings] }
+    return { ...this.record, tables: { ...this.record.tables }, warnings: [...this.record.warnings], unruled: this.record.unruled.map((u) => ({ ...u, columns: [...u.columns] })) }
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -175,6 +180,7 @@ export class AnonymizeStream extends Transform {
       pos = next
     }
     if (pos < buf.length) this.carry = Buffer.from(buf.subarray(pos)) // a copy: the chunk may be reused upstream
+    if (this.discarding) return
     emit(passStart, pos)
     if (out.length === 1) this.push(out[0])
     else if (out.length > 1) this.push(Buffer.concat(out))
@@ -209,6 +215,12 @@ export class AnonymizeStream extends Transform {
     const key = `${header.schema}.${header.table}`
     this.seenTables.set(key, header.columns)
     const rule = this.rules.tables.get(key)
+    if (this.discarding && rule !== 'truncate-table') {
+      this.noteUnruled(key, header.columns, rule)
+      this.state = 'copy-pass'
+      this.atLineStart = true
+      return
+    }
     if (rule === 'truncate-table') {
       this.active = { key, transforms: [], memos: [], unique: [], rows: 0 }
       this.record.tables[key] = { rows: 0, truncated: true, columns: [] }
@@ -282,8 +294,10 @@ export class AnonymizeStream extends Transform {
     const unruled = columns.filter((c) => !rule?.has(c) && looksPersonal(c))
     if (unruled.length === 0) return
     const problem = `${key}: column${unruled.length > 1 ? 's' : ''} ${unruled.join(', ')} look${unruled.length > 1 ? '' : 's'} personal but ha${unruled.length > 1 ? 've' : 's'} no rule (copied unchanged)`
-    if (this.strict) throw new AnonymizeCoverageError([problem])
     this.problems.push(problem)
+    this.record.unruled.push({ table: key, columns: unruled })
+    // Strict: stop writing now, but read on so the error lists every problem, not just the first.
+    if (this.strict) this.discarding = true
   }
 
   private checkCoverage(): void {
@@ -297,7 +311,7 @@ export class AnonymizeStream extends Transform {
       const missing = [...rule.keys()].filter((c) => !columns.includes(c))
       if (missing.length) this.problems.push(`${table}: rule${missing.length > 1 ? 's' : ''} for ${missing.join(', ')}, not in the dump`)
     }
-    if (this.state !== 'sql') return // a cut-off dump: the store reports it as truncated
+    if (this.state !== 'sql' && !this.discarding) return // a cut-off dump: the store reports it as truncated
     if (this.strict && this.problems.length) throw new AnonymizeCoverageError(this.problems)
     this.record.warnings = [...this.problems]
   }

@@ -167,6 +167,7 @@ export function openStore(home: string): SnapshotStore {
         tables: facts.tables,
         totalRows: facts.totalRows,
         anonymized: anonymizer !== undefined,
+        ...(dump.meta.kind === 'demo' ? { synthetic: true } : {}),
         ...(anonymizer ? { anonymization: anonymizer.result() } : {}),
       }
       await writeManifestAtomic(dir, manifest) // the commit point
