@@ -5,7 +5,7 @@
 // compressed again). Either way no unmasked finding is committed.
 import { createReadStream, createWriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
-import { Writable, type Transform } from 'node:stream'
+import { Transform, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { AnonymizeStream, type AnonymizeSettings } from './stream.ts'
 import type { LeakFinding, LeakIndex } from './leak-scan.ts'
@@ -20,7 +20,7 @@ export interface RescanCodec {
 export interface RescanResult {
   findings: LeakFinding[]
   /** Set when the file was rewritten: its new sha256 and size. */
-  rewritten?: { sha256: string; bytes: number }
+  rewritten?: { sha256: string; bytes: number; uncompressedBytes: number }
 }
 
 export async function rescanForLeaks(path: string, settings: AnonymizeSettings, index: LeakIndex, codec: RescanCodec, signal?: AbortSignal): Promise<RescanResult> {
@@ -32,11 +32,13 @@ export async function rescanForLeaks(path: string, settings: AnonymizeSettings, 
   const next = path.replace(/\.tmp$/, '-rescan.tmp')
   const mask = new AnonymizeStream(scanOnly, { rescan: index.forRescan() })
   const hasher = codec.hasher()
+  let uncompressedBytes = 0
+  const plainCount = new Transform({ transform: (c: Buffer, _e, cb) => ((uncompressedBytes += c.length), cb(null, c)) })
   try {
-    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), codec.decompressor(), mask, codec.compressor(), hasher, createWriteStream(next, { flags: 'wx', mode: 0o644 }), { signal })
+    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), codec.decompressor(), mask, plainCount, codec.compressor(), hasher, createWriteStream(next, { flags: 'wx', mode: 0o644 }), { signal })
     await rename(next, path)
   } finally {
     await rm(next, { force: true })
   }
-  return { findings, rewritten: { sha256: hasher.digest(), bytes: hasher.bytes } }
+  return { findings, rewritten: { sha256: hasher.digest(), bytes: hasher.bytes, uncompressedBytes } }
 }

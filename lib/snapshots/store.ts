@@ -150,6 +150,7 @@ export function openStore(home: string): SnapshotStore {
 
       let sha256 = hasher.digest()
       let compressedBytes = hasher.bytes
+      let uncompressedBytes = facts.uncompressedBytes
       let anonymization = anonymizer?.result()
       if (anonymizer && anonymization?.leakScan && anonymizer.needsRescan()) {
         // Text passed before the personal values it holds were known (see lib/anonymize/rescan.ts).
@@ -157,7 +158,7 @@ export function openStore(home: string): SnapshotStore {
           decompressor: () => createAtRestDecompressor(), compressor: createAtRestCompressor, hasher: () => new HashCounter(),
         }, signal)
         anonymization = mergeRescan(anonymization, r.findings)
-        if (r.rewritten) ({ sha256, bytes: compressedBytes } = r.rewritten)
+        if (r.rewritten) ({ sha256, bytes: compressedBytes, uncompressedBytes } = r.rewritten)
       }
       await fsyncFile(tmp)
       const dataFile = `${sha256}${AT_REST_EXTENSION}`
@@ -177,7 +178,7 @@ export function openStore(home: string): SnapshotStore {
         sha256,
         compression: AT_REST_COMPRESSION,
         compressedBytes,
-        uncompressedBytes: facts.uncompressedBytes,
+        uncompressedBytes,
         tables: facts.tables,
         totalRows: facts.totalRows,
         anonymized: anonymizer !== undefined,
