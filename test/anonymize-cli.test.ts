@@ -53,6 +53,16 @@ t.test('seed and snapshots export from the command line', async (t) => {
   t.notMatch(sql, DEMO_LOGIN.email)
   t.match(sql, /@example\.invalid/)
 
+  // The leak scan on stored snapshots: exit 1 with table/column/kind/count on findings, 0 when clean.
+  const dirty = await cli('snapshots', 'scan', 'plain')
+  t.equal(dirty.code, 1, dirty.all)
+  t.match(dirty.all, /the leak scan found \d+ values? that look personal/)
+  t.match(dirty.all, /public\.users\.email: \d+ email pattern match/)
+  t.notMatch(dirty.all, DEMO_LOGIN.email, 'a finding never shows the value')
+  const clean = await cli('snapshots', 'scan', 'shareable')
+  t.equal(clean.code, 0, clean.all)
+  t.match(clean.all, /found nothing \(patterns and \d+ fingerprints/)
+
   const listed = await cli('snapshots')
   t.match(listed.all, /shareable .* anonymized/)
 
@@ -60,5 +70,5 @@ t.test('seed and snapshots export from the command line', async (t) => {
   t.equal(noSalt.code, 1)
   t.match(noSalt.all, /ANONYMIZE_SALT/)
 
-  for (const r of [anon, plain, demo, handed, refused, exported, listed]) t.notMatch(r.all, salt, 'the salt is never printed')
+  for (const r of [anon, plain, demo, handed, refused, exported, dirty, clean, listed]) t.notMatch(r.all, salt, 'the salt is never printed')
 })

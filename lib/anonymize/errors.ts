@@ -84,3 +84,13 @@ export class UnruledPersonalColumnsError extends RotvError {
     })
   }
 }
+
+/** `snapshots scan` found personal-looking data (patterns) or a pull's personal values (fingerprints). */
+export class LeakFindingsError extends RotvError {
+  constructor(name: string, findings: number, lines: readonly string[]) {
+    super(`snapshot "${name}": the leak scan found ${findings} value${findings === 1 ? '' : 's'} that look personal`, {
+      details: lines,
+      fix: `give the columns named above a rule in ${RULES_FILE} (or freeText: true for their table) and pull again (npx tsx Taskfile.ts seed --anonymize --as ${name}); until then do not hand the snapshot over`,
+    })
+  }
+}
