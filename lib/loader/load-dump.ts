@@ -142,7 +142,9 @@ class DumpLoad {
   private sawTrailer = false
 
   /** SET/set_config statements so far, replayed on workers. */
-  private session = new Map<string, string>()
+  private session = new Map<string, string>([['client_encoding', "SET client_encoding = 'UTF8';"]])
+  /** The dump's SET client_encoding, in force for COPY data only. */
+  private copyEncoding = "SET client_encoding = 'UTF8';"
   /** Work dispatched per table (COPY, then its post-data statements), see TableWork. */
   private work = new Map<string, TableWork>()
   private outstanding = new Set<Promise<void>>()
@@ -329,6 +331,13 @@ class DumpLoad {
     const serial = this.phase === 'pre-data' || this.inTransaction
     switch (cls.kind) {
       case 'session':
+        if (cls.key === 'client_encoding') {
+          // The lexer already decodes statements in this encoding, and node-pg sends them as UTF-8, so
+          // connections stay in UTF8 for statements; only COPY data (raw bytes) is sent in the dump's
+          // encoding, for the server to convert as it does for psql (see copySession()).
+          this.copyEncoding = info.sql
+          return
+        }
         // replayed on the workers from the session map; the main connection runs it now
         if (await this.onMain(info, { tolerateUnknownSetting: true })) {
           this.session.delete(cls.key)
@@ -487,7 +496,7 @@ class DumpLoad {
     const onMain = this.inTransaction
     const partitioned = this.created.get(table)
     const textFormat = /\sFROM\s+stdin\s*;$/i.test(info.sql)
-    const freeze = !onMain && this.opts.freeze !== false && partitioned === false && textFormat
+    let freeze = !onMain && this.opts.freeze !== false && partitioned === false && textFormat
     // a table's earlier work (rare: a second COPY into the same table) must be finished first
     this.flushAttaches(table)
     const before = this.dependencies(table, 'exclusive')
@@ -495,8 +504,8 @@ class DumpLoad {
     const conn = onMain ? this.main! : await this.race(this.pool!.acquire())
     let release = !onMain
     try {
-      await this.race(conn.applySession(new Map(this.session)))
-      if (freeze) await this.race(conn.client.query(`BEGIN; TRUNCATE ONLY ${table}`))
+      await this.race(conn.applySession(this.copySession()))
+      if (freeze) freeze = await this.race(this.truncateForFreeze(conn, table))
       const dataLine = info.position.line + countLines(info.sql) + 1
       const first = this.openCopy(conn, freeze ? `${info.sql.replace(/;$/, '')} WITH (FREEZE)` : info.sql, info, dataLine, false)
       release = false
@@ -507,6 +516,32 @@ class DumpLoad {
     } finally {
       if (release) this.pool!.release(conn)
     }
+  }
+
+  /**
+   * Open the transaction COPY FREEZE needs (the table truncated in it), but only when that loses
+   * nothing: rows that reached the table before its COPY (an INSERT, an earlier COPY block of a
+   * concatenated dump) stay, and a table that a foreign key already references (an inline
+   * REFERENCES, which TRUNCATE refuses) is loaded as psql would. Then it is a plain COPY: false.
+   */
+  private async truncateForFreeze(conn: LoaderConnection, table: string): Promise<boolean> {
+    const { rows } = await conn.client.query<{ nonempty: boolean }>(`SELECT EXISTS (SELECT FROM ONLY ${table}) AS nonempty`)
+    if (rows[0]?.nonempty) return false
+    await conn.client.query('BEGIN')
+    try {
+      await conn.client.query(`TRUNCATE ONLY ${table}`)
+      return true
+    } catch (err) {
+      await conn.client.query('ROLLBACK')
+      // 0A000: "cannot truncate a table referenced in a foreign key constraint"
+      if (pgCode(err) === '0A000') return false
+      throw err
+    }
+  }
+
+  /** The session state for COPY: the statements' one, with the dump's client_encoding. */
+  private copySession(): SessionState {
+    return new Map(this.session).set('client_encoding', this.copyEncoding)
   }
 
   private openCopy(conn: LoaderConnection, sql: string, info: StatementInfo, dataLine: number, part: boolean): CopyStream {
@@ -547,7 +582,7 @@ class DumpLoad {
     for (let w = this.pool!.tryAcquire(); w; w = this.pool!.tryAcquire()) conns.push(w)
     copy.parts = []
     for (const conn of conns) {
-      await this.race(conn.applySession(new Map(this.session)))
+      await this.race(conn.applySession(this.copySession()))
       copy.parts.push(this.openCopy(conn, copy.info.sql, copy.info, copy.dataLine, true))
     }
   }
@@ -596,6 +631,8 @@ class DumpLoad {
     })().catch((err) => this.fail(err))
     if (copy.onMain) {
       await this.race(finish)
+      // back to the statements' session state (client_encoding)
+      await this.race(this.main!.applySession(new Map(this.session)))
       return
     }
     const work = this.tableWork(copy.table)
