@@ -104,6 +104,29 @@ export async function loadDump(opts: LoadDumpOptions): Promise<LoadResult> {
 }
 
 const DEFAULT_COPY_BUFFER = 16 * 1024 * 1024
+
+// True when the database holds nothing a dump's --clean prologue could drop: no schema but public, no
+// extension but plpgsql, no object in a user schema, no large object, cast or event trigger.
+const USER_NS = `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND nspname !~ '^pg_(toast_)?temp')`
+const EMPTY_DATABASE = `NOT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE oid IN ${USER_NS} AND nspname <> 'public')
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql')
+  ${[
+    ['pg_class', 'relnamespace'],
+    ['pg_type', 'typnamespace'],
+    ['pg_proc', 'pronamespace'],
+    ['pg_operator', 'oprnamespace'],
+    ['pg_opfamily', 'opfnamespace'],
+    ['pg_collation', 'collnamespace'],
+    ['pg_conversion', 'connamespace'],
+    ['pg_ts_config', 'cfgnamespace'],
+    ['pg_ts_dict', 'dictnamespace'],
+    ['pg_statistic_ext', 'stxnamespace'],
+  ]
+    .map(([table, column]) => `AND NOT EXISTS (SELECT FROM pg_catalog.${table} WHERE ${column} IN ${USER_NS})`)
+    .join('\n  ')}
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_largeobject_metadata)
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_cast WHERE oid >= 16384)
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_event_trigger)`
 const NL = 0x0a
 
 interface StatementInfo {
@@ -152,6 +175,8 @@ class DumpLoad {
   private created = new Map<string, boolean>()
   private indexTable = new Map<string, string>()
   private inTransaction = false
+  /** The target database was empty and the dump has run nothing but SETs and --clean DROPs so far. */
+  private prologue = false
 
   constructor(private readonly opts: LoadDumpOptions) {
     this.parallel = Math.max(1, Math.floor(opts.parallel ?? defaultParallelism()))
@@ -218,7 +243,8 @@ class DumpLoad {
       })
     }
     this.pool = new WorkerPool(this.workers)
-    const { rows } = await this.main.client.query<{ server_version: string }>('SHOW server_version')
+    const { rows } = await this.main.client.query<{ server_version: string; empty: boolean }>(`SELECT current_setting('server_version') AS server_version, ${EMPTY_DATABASE} AS empty`)
+    this.prologue = rows[0]?.empty === true
     return rows[0]?.server_version ?? 'unknown'
   }
 
@@ -328,6 +354,7 @@ class DumpLoad {
 
   private async statement(info: StatementInfo): Promise<void> {
     const cls = classifyStatement(info.sql)
+    if (cls.kind !== 'session' && cls.kind !== 'clean-drop') this.prologue = false
     const serial = this.phase === 'pre-data' || this.inTransaction
     switch (cls.kind) {
       case 'session':
@@ -348,6 +375,10 @@ class DumpLoad {
         await this.onMain(info)
         return
       case 'clean-drop':
+        // Into an empty database the --clean prologue has nothing to drop (and its ALTER ... DROP ...
+        // IF EXISTS of objects whose parent does not exist yet would only fail): skipped. Wrongly
+        // taken for empty, the CREATE that follows would fail loudly ("already exists"), never silently.
+        if (this.prologue) return
         // pg_dump documents that --clean may emit harmless errors (e.g. "cannot drop inherited
         // constraint" of a partition, dropped anyway with its parent's); psql carries on, and so do we.
         // A real leftover makes the CREATE that follows fail, which is reported.
