@@ -608,8 +608,12 @@ export class DumpLexer {
     this.pieceBytes += buf.length
     if (this.pieceBytes > this.maxStatementBytes) {
       throw new DumpFormatError(
-        `a statement longer than ${this.maxStatementBytes} bytes starts at line ${this.stmtLine} (byte offset ${this.stmtOffset}); the dump is garbled or has an unterminated quote`,
-        { position: { line: this.stmtLine, offset: this.stmtOffset }, statement: this.statementExcerpt() },
+        `a statement longer than ${this.maxStatementBytes} bytes (the most the loader holds as one statement) starts at line ${this.stmtLine} (byte offset ${this.stmtOffset})`,
+        {
+          position: { line: this.stmtLine, offset: this.stmtOffset },
+          statement: this.statementExcerpt(),
+          fix: 'if the statement really is that long, load the dump with psql -f, or dump that table as COPY data (pg_dump without --inserts); otherwise the dump has an unterminated quote from the position shown',
+        },
       )
     }
     this.pieces.push(buf)
