@@ -81,8 +81,9 @@ t.test('schedule install / run as cron runs it / status / remove, with Debian cr
 
   // cron runs the command field with /bin/sh -c, from HOME, without a TTY, in a minimal environment.
   const command = ours[0]!.split(/\s+/).slice(5).join(' ')
-  const asCron = spawnSync('/bin/sh', ['-c', command], {
-    cwd: '/', env: { HOME: process.env.HOME, LOGNAME: 'root', SHELL: '/bin/sh', PATH: '/usr/bin:/bin' }, stdio: 'ignore', detached: true, timeout: 120_000,
+  // setsid -w: a new session, so the job has no controlling terminal, as under cron.
+  const asCron = spawnSync('setsid', ['-w', '/bin/sh', '-c', command], {
+    cwd: '/', env: { HOME: process.env.HOME, LOGNAME: 'root', SHELL: '/bin/sh', PATH: '/usr/bin:/bin' }, stdio: 'ignore', timeout: 120_000,
   })
   t.equal(asCron.status, 0, 'the job as cron runs it succeeds')
   const last = JSON.parse(readFileSync(join(home, 'schedule', 'last-run.json'), 'utf8'))
