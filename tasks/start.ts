@@ -4,7 +4,7 @@ import { startHost, stopHost } from '../lib/runtime/host.ts'
 import { followAndStop, startContainer } from '../lib/runtime/container.ts'
 import { containerSettings } from '../lib/container/settings.ts'
 import { containerSnapshot } from '../lib/container/snapshot.ts'
-import { runtimeForStart } from '../lib/container/select-runtime.ts'
+import { assertNotRunningElsewhere, runtimeForStart } from '../lib/container/select-runtime.ts'
 import { defineTask } from '../lib/tasks/types.ts'
 import { countsLine } from './format.ts'
 
@@ -30,7 +30,9 @@ export default defineTask({
     const where = config.persistentData ? `data in ${config.dataDir}` : 'in-memory data (thrown away on stop)'
 
     const foreground = Boolean(ctx.invocations.get('start')?.options.foreground)
-    if ((await runtimeForStart(config)) === 'container') {
+    const runtime = await runtimeForStart(config)
+    assertNotRunningElsewhere(config, runtime)
+    if (runtime === 'container') {
       const settings = containerSettings(config)
       const result = await startContainer(settings, { snapshot: await containerSnapshot(store, name), signal: ctx.signal, onProgress: (m) => io.progress(m) })
       for (const n of result.notices) io.log(n)

@@ -2,6 +2,7 @@
 // (its state file says where it runs); otherwise `start` picks the container when an engine works and
 // the image exists, and the host runtime when not.
 import { existsSync } from 'node:fs'
+import { RotvError } from '../errors.ts'
 import type { Config } from '../config/load.ts'
 import { statePath } from '../runtime/state.ts'
 import { containerAvailable } from '../runtime/container.ts'
@@ -9,6 +10,8 @@ import { containerSettings } from './settings.ts'
 import { hasContainerState } from './state.ts'
 
 export type RuntimeKind = 'host' | 'container'
+
+export class RunningElsewhereError extends RotvError {}
 
 /** For stop/status/reset/logs: where the current environment runs. */
 export function runtimeOfRunning(config: Config): RuntimeKind {
@@ -23,4 +26,21 @@ export async function runtimeForStart(config: Config): Promise<RuntimeKind> {
   if (hasContainerState(config.dataHome)) return 'container'
   if (existsSync(statePath(config.dataHome))) return 'host'
   return (await containerAvailable(containerSettings(config).image)) ? 'container' : 'host'
+}
+
+/**
+ * A start on one runtime while the other one's environment runs would only meet a port clash (APP_PORT
+ * is taken): say where it runs and how to stop it instead.
+ */
+export function assertNotRunningElsewhere(config: Config, kind: RuntimeKind): void {
+  if (kind === 'host' && hasContainerState(config.dataHome)) {
+    throw new RunningElsewhereError('the environment is already running in the container (started by an earlier `start`)', {
+      fix: 'use it, or stop it first: RUNTIME=container npx tsx Taskfile.ts stop',
+    })
+  }
+  if (kind === 'container' && existsSync(statePath(config.dataHome))) {
+    throw new RunningElsewhereError('the environment is already running on the host (started by an earlier `start`)', {
+      fix: 'use it, or stop it first: RUNTIME=host npx tsx Taskfile.ts stop',
+    })
+  }
 }

@@ -75,7 +75,9 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
         const lines: string[] = []
         // Cleanup must still be able to run commands (stop a server) after the run was aborted.
         let cleaningUp = false
-        let lastProgress = 0
+        // Plain output: the first progress line after one interval, not at the first tick (a pull's
+        // first tick said "1 KB of SQL" just before "4.0 MB of SQL stored"); short work shows none.
+        let lastProgress = taskStarted
         const bound = shellFor(options, options.signal)
         const unbound = shellFor(options)
         const io: TaskIO = {
