@@ -41,7 +41,7 @@ export default defineTask({
       if (foreground) {
         io.log(`${summary}\n(attached: Ctrl-C stops the container)`)
         await followAndStop(config.dataHome, ctx.signal)
-        return { summary: 'stopped', data: { url: result.url } }
+        return { summary: 'stopped', data: { url: result.url }, endedByInterrupt: true }
       }
       return {
         summary,
@@ -60,7 +60,7 @@ export default defineTask({
       io.log(`${summary}\n(attached: Ctrl-C stops the app and PostgreSQL)`)
       await Promise.race([result.exited, new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }))])
       await stopHost(config.dataHome)
-      return { summary: 'stopped', data: { url: result.url } }
+      return { summary: 'stopped', data: { url: result.url }, endedByInterrupt: true }
     }
     return {
       summary,

@@ -111,7 +111,7 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
         try {
           if (options.signal.aborted) throw new CancelledError('interrupted')
           const outcome: TaskOutcome = (await def.run(ctx, io)) ?? {}
-          if (options.signal.aborted) throw new CancelledError('interrupted')
+          if (options.signal.aborted && !outcome.endedByInterrupt) throw new CancelledError('interrupted')
           ctx.results.set(name, outcome)
           report.status = 'succeeded'
           report.summary = outcome.summary
@@ -169,7 +169,8 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
   }
   return {
     ok: !failed,
-    cancelled: options.signal.aborted,
+    // A follow mode left with Ctrl-C ended normally; only a task stopped part-way is a cancelled run.
+    cancelled: all.some((r) => r.status === 'cancelled'),
     durationMs: Date.now() - started,
     tasks: all,
     failed: failed?.name,
