@@ -2,6 +2,7 @@ import { RotvError } from '../lib/errors.ts'
 import { describeFindings, scanSnapshot } from '../lib/anonymize/index.ts'
 import { LeakFindingsError } from '../lib/anonymize/errors.ts'
 import { ageOf, exportSnapshot, openStore } from '../lib/snapshots/index.ts'
+import { describeSchedule, scheduleStatus } from '../lib/schedule/index.ts'
 import { defineTask } from '../lib/tasks/types.ts'
 import { mb } from './format.ts'
 
@@ -66,6 +67,10 @@ export default defineTask({
       return [m.name, m.source.kind, `${age.text} old${age.days > maxAge ? ' (STALE)' : ''}`, `${mb(m.compressedBytes)} on disk`, `${m.totalRows.toLocaleString('en-US')} rows`, `(${biggest.join(', ')})${m.anonymized ? '  anonymized' : ''}${m.synthetic ? '  synthetic' : ''}`]
     })
     for (const line of alignColumns(rows, [3, 4])) io.log(line)
+    const st = await scheduleStatus(ctx.loaded.config.dataHome)
+    const scheduled = describeSchedule(st)
+    if (scheduled && st.lastRun && !st.lastRun.ok) io.warn(scheduled)
+    else if (scheduled) io.log(scheduled)
     return { summary: all.length ? `${all.length} snapshot${all.length > 1 ? 's' : ''}` : 'no snapshots yet (npx tsx Taskfile.ts seed)', data: all }
   },
 })
