@@ -36,7 +36,7 @@ export default defineTask({
 
     const foreground = Boolean(ctx.invocations.get('start')?.options.foreground)
     const dbOnly = Boolean(ctx.invocations.get('start')?.options['db-only'])
-    const runtime = await runtimeForStart(config)
+    const runtime = await runtimeForStart(config, (line) => io.log(line))
     assertNotRunningElsewhere(config, runtime)
     if (runtime === 'container') {
       if (dbOnly) throw new RotvError('start --db-only runs on the host runtime only (for now)', { fix: 'run it with RUNTIME=host' })

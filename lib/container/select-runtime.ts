@@ -1,11 +1,13 @@
 // RUNTIME=auto: which runtime a task talks to. An environment that is already running decides
 // (its state file says where it runs); otherwise `start` picks the container when an engine works and
-// the image exists, and the host runtime when not.
+// the image exists and a container can actually run (lib/container/probe.ts), and the host runtime
+// when not, saying why in one line.
 import { existsSync } from 'node:fs'
 import { RotvError } from '../errors.ts'
 import type { Config } from '../config/load.ts'
 import { statePath } from '../runtime/state.ts'
-import { containerAvailable } from '../runtime/container.ts'
+import { detectEngine, imageExists } from './engine.ts'
+import { probeContainerRun } from './probe.ts'
 import { containerSettings } from './settings.ts'
 import { hasContainerState } from './state.ts'
 
@@ -20,12 +22,21 @@ export function runtimeOfRunning(config: Config): RuntimeKind {
   return 'host'
 }
 
-/** For start. */
-export async function runtimeForStart(config: Config): Promise<RuntimeKind> {
+/**
+ * For start. `note` gets the one line that says why RUNTIME=auto chose the host although the image
+ * exists (a container cannot run here), with the fix.
+ */
+export async function runtimeForStart(config: Config, note: (line: string) => void = () => {}): Promise<RuntimeKind> {
   if (config.runtime !== 'auto') return config.runtime
   if (hasContainerState(config.dataHome)) return 'container'
   if (existsSync(statePath(config.dataHome))) return 'host'
-  return (await containerAvailable(containerSettings(config).image)) ? 'container' : 'host'
+  const engine = await detectEngine(config.container.engine)
+  const image = containerSettings(config).image
+  if (!engine || !(await imageExists(engine, image))) return 'host'
+  const probe = await probeContainerRun(engine, image, config.dataHome)
+  if (probe.ok) return 'container'
+  note(`RUNTIME=auto: using the host runtime, because the image ${image} exists but a container cannot run here (${probe.reason}); to use the container: ${probe.fix}`)
+  return 'host'
 }
 
 /**
