@@ -11,6 +11,7 @@ import { AT_REST_COMPRESSION, BROTLI_QUALITY } from '../lib/snapshots/index.ts'
 import { parseArgs, UsageError, type BenchOptions } from './args.ts'
 import { baselineContext, runBaseline } from './cases/baseline.ts'
 import { runContainerCases } from './cases/container.ts'
+import { LOADER_SMALL_SIZE, runLoaderCases } from './cases/loader.ts'
 import { HostEnvironment, prebuildFrontend, storeSnapshot, type StoredSnapshot } from './cases/host.ts'
 import { runSeedPull, startSeedFixture } from './cases/seed.ts'
 import { Cleanup } from './cleanup.ts'
@@ -81,6 +82,12 @@ async function main(): Promise<number> {
       const gz = await gzipSize(dump.path, 6, cleanup.signal)
       sizes = { plainBytes: dump.bytes, atRestBytes: stored.manifest.compressedBytes, atRestCompression: `${AT_REST_COMPRESSION} q${BROTLI_QUALITY}`, gzip6Bytes: gz.bytes, gzip6Ms: gz.ms }
       cases.push(...(await seedCases(opts, cleanup, machine, sizes)))
+    }
+
+    if (want('loader')) {
+      log(`loader vs psql -f on a small dump (${LOADER_SMALL_SIZE})`)
+      const rows = await runLoaderCases({ repeat: opts.repeat, cleanup, log, seed: opts.seed })
+      cases.push(...rows)
     }
 
     if (want('container')) {
