@@ -5,6 +5,8 @@
 export type VariableKind =
   | 'string'
   | 'host'
+  /** A user, container or database name that reaches a remote command line: never an option (no leading -). */
+  | 'name'
   | 'port'
   | 'boolean'
   | 'integer'
@@ -58,9 +60,9 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'SSH host of production (a name from ~/.ssh/config works; its ProxyJump, agent and known_hosts apply)',
   },
   { name: 'PRODUCTION_PORT', group: 'source', kind: 'port', default: '22', description: 'SSH port of production' },
-  { name: 'PRODUCTION_USER', group: 'source', kind: 'string', default: 'root', description: 'SSH user on production' },
+  { name: 'PRODUCTION_USER', group: 'source', kind: 'name', default: 'root', description: 'SSH user on production' },
   {
-    name: 'PRODUCTION_CONTAINER', group: 'source', kind: 'string', default: 'rotv',
+    name: 'PRODUCTION_CONTAINER', group: 'source', kind: 'name', default: 'rotv',
     description: 'Container running PostgreSQL on production (ssh+podman source)',
   },
   {
@@ -68,7 +70,7 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'Container engine on production (ssh+podman source)',
   },
   { name: 'PRODUCTION_DB_NAME', group: 'source', kind: 'string', default: 'rotv', description: 'Database to dump on production' },
-  { name: 'PRODUCTION_DB_USER', group: 'source', kind: 'string', default: 'rotv', description: 'Database user pg_dump connects as on production' },
+  { name: 'PRODUCTION_DB_USER', group: 'source', kind: 'name', default: 'rotv', description: 'Database user pg_dump connects as on production' },
   {
     name: 'PRODUCTION_DATABASE_URL', group: 'source', kind: 'postgres-url', secret: true,
     description: 'postgres:// URL for the url source (a tunnel or a managed database); its password never reaches a command line',
