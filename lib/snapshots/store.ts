@@ -105,6 +105,7 @@ export function openStore(home: string): SnapshotStore {
     const signal = opts.signal ? AbortSignal.any([opts.signal, internal.signal]) : internal.signal
     const cancelled = () => new CancelledError(`pull of "${name}" cancelled; the previous snapshot was kept`)
     let dump: DumpStream | undefined
+    let committed: SnapshotManifest | undefined
     try {
       await removeLeftovers(dir)
       if (opts.signal?.aborted) throw cancelled()
@@ -148,7 +149,7 @@ export function openStore(home: string): SnapshotStore {
       await fsyncFile(tmp)
       const sha256 = hasher.digest()
       const dataFile = `${sha256}${AT_REST_EXTENSION}`
-      const pulledAt = opts.pulledAt ?? new Date()
+      const pulledAt = opts.pulledAt ?? dump.carried?.pulledAt ?? new Date()
       await utimes(tmp, pulledAt, pulledAt)
       await rename(tmp, join(dir, dataFile))
       await fsyncDir(dir)
@@ -166,10 +167,11 @@ export function openStore(home: string): SnapshotStore {
         uncompressedBytes: facts.uncompressedBytes,
         tables: facts.tables,
         totalRows: facts.totalRows,
-        anonymized: anonymizer !== undefined,
-        ...(anonymizer ? { anonymization: anonymizer.result() } : {}),
+        anonymized: anonymizer !== undefined || dump.carried?.anonymized === true,
+        ...(anonymizer ? { anonymization: anonymizer.result() } : dump.carried?.anonymization ? { anonymization: dump.carried.anonymization } : {}),
       }
       await writeManifestAtomic(dir, manifest) // the commit point
+      committed = manifest
       await removeUnreferencedData(dir, dataFile)
       meter.report(true)
       return manifest
@@ -180,6 +182,8 @@ export function openStore(home: string): SnapshotStore {
     } finally {
       internal.abort()
       if (dump) await dump.done
+      // A source with more than the dump (a registry artifact's warm cluster) finishes after the commit.
+      if (dump?.finish) await dump.finish(committed)
       await rm(tmp, { force: true })
       await lock.release()
     }
