@@ -8,6 +8,10 @@ export default defineAnonymizeRules({
   // Every user's password becomes this one, hashed in the app's scrypt format: log in as anyone.
   devPassword: 'rotv-dev-password',
   passwordHash: (password, salt) => hashPasswordWithSalt(password, salt),
+  // Free-text detectors (e-mail, phone, IP, URL credentials, tokens) on every text column without a
+  // rule, not only in tables with personal data: news bodies, event descriptions and job log lines are
+  // where people paste addresses. A column can opt out with freeText: { column: false } on its table.
+  freeText: 'all-tables',
   tables: {
     users: {
       columns: {

@@ -1,4 +1,5 @@
 import { anonymizeSettings } from '../lib/anonymize/from-config.ts'
+import { describeFindings } from '../lib/anonymize/report.ts'
 import { RotvError } from '../lib/errors.ts'
 import { openStore } from '../lib/snapshots/index.ts'
 import { registrySource } from '../lib/registry/index.ts'
@@ -54,6 +55,15 @@ export default defineTask({
       onProgress: (p) => io.progress(`${mb(p.bytes)} received at ${mb(p.bytesPerSecond)}/s, ${mb(p.dumpBytes)} of SQL, ${seconds(p.elapsedMs)}`),
     })
     for (const w of manifest.anonymization?.warnings ?? []) io.warn(`anonymization: ${w}`)
+    const scan = manifest.anonymization?.leakScan
+    if (scan) {
+      const found = scan.findings.reduce((n, f) => n + f.count, 0)
+      io.log(`leak scan: ${scan.values} personal values fingerprinted, ${found ? `${found} found in the output and masked${scan.rescanned ? ' (second pass)' : ''}:` : 'none found in the output'}`)
+      for (const line of describeFindings(scan.findings)) io.log(`  ${line}`)
+    }
+    for (const [col, hits] of Object.entries(manifest.anonymization?.freeText ?? {})) {
+      io.log(`free text: ${col}: ${Object.entries(hits).map(([d, n]) => `${n} ${d}`).join(', ')} replaced`)
+    }
     const anon = manifest.anonymization
       ? `, anonymized (rules ${manifest.anonymization.rulesSha256.slice(0, 12)}, salt ${manifest.anonymization.saltFingerprint})`
       : ''

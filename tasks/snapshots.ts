@@ -1,4 +1,6 @@
 import { RotvError } from '../lib/errors.ts'
+import { describeFindings, scanSnapshot } from '../lib/anonymize/index.ts'
+import { LeakFindingsError } from '../lib/anonymize/errors.ts'
 import { migrationsDigest } from '../lib/migrations.ts'
 import { resolveBinaries } from '../lib/postgres/binaries.ts'
 import { pushSnapshot, registrySource } from '../lib/registry/index.ts'
@@ -10,17 +12,17 @@ import { mb } from './format.ts'
 
 export default defineTask({
   name: 'snapshots',
-  description: 'List the stored snapshots (name, source, age, size, rows); `snapshots rm NAME` deletes, `snapshots verify NAME` checks, `snapshots export NAME` writes one file to hand over, `snapshots push NAME REF` / `snapshots pull REF` share them through an OCI registry',
+  description: 'List the stored snapshots (name, source, age, size, rows); `snapshots rm NAME` deletes, `snapshots verify NAME` checks, `snapshots export NAME` writes one file to hand over, `snapshots scan NAME` runs the leak scan (exit 1 on findings), `snapshots push NAME REF` / `snapshots pull REF` share them through an OCI registry',
   args: [
-    { name: 'action', description: 'list (default), rm, verify, export, push or pull' },
-    { name: 'name', description: 'the snapshot, for rm, verify, export and push; the registry reference for pull' },
+    { name: 'action', description: 'list (default), rm, verify, export, scan, push or pull' },
+    { name: 'name', description: 'the snapshot, for rm, verify, export, scan and push; the registry reference for pull' },
     { name: 'ref', description: 'push: the registry reference, HOST[:PORT]/REPOSITORY[:TAG]' },
   ],
   options: [
     { name: 'out', type: 'string', description: 'export: target file; .sql.gz (default ./NAME.sql.gz), .sql.br (as stored) or .sql' },
-    { name: 'force', type: 'flag', description: 'export: also a snapshot that is not anonymized (it holds personal data)' },
+    { name: 'force', type: 'flag', description: 'export: also a snapshot that may not leave the machine (not anonymized, or personal-looking columns without a rule)' },
     { name: 'as', type: 'string', description: 'pull: store under this name (default: the pushed snapshot\'s name)' },
-    { name: 'allow-personal-data', type: 'flag', description: 'push: also a snapshot that is not anonymized (everyone who can pull from the repository sees personal data)' },
+    { name: 'allow-personal-data', type: 'flag', description: 'push: also a snapshot that may not leave the machine (not anonymized, or personal-looking columns without a rule): everyone who can pull from the repository sees that data' },
     { name: 'tls-verify', type: 'string', description: 'push, pull: false for a plain-HTTP registry (or an unchecked certificate) on loopback (default: REGISTRY_TLS_VERIFY)' },
     { name: 'no-cluster', type: 'flag', description: 'push: leave the warm cluster out (by default it goes along when this data home has one for the snapshot)' },
   ],
@@ -31,6 +33,7 @@ export default defineTask({
     'npx tsx Taskfile.ts snapshots export shareable --out shareable.sql.gz   # then: seed --from-file shareable.sql.gz',
     'npx tsx Taskfile.ts snapshots push production registry.example.com/team/rotv-snapshots:production',
     'npx tsx Taskfile.ts snapshots pull registry.example.com/team/rotv-snapshots:production',
+    'npx tsx Taskfile.ts snapshots scan shareable   # personal data left? exit 1 if so',
   ],
   async run(ctx, io) {
     const config = ctx.loaded.config
@@ -67,7 +70,7 @@ export default defineTask({
       const cluster = source.report.cluster === 'installed' ? 'the warm cluster is installed (the first start is warm)' : source.report.cluster === 'none' ? 'no warm cluster came with it (the first start imports it)' : `warm cluster ${source.report.cluster}`
       return { summary: `pulled "${m.name}" from ${name}: ${m.totalRows.toLocaleString('en-US')} rows, ${mb(source.report.bytes)} transferred${m.anonymized ? ', anonymized' : ', NOT anonymized'}; ${cluster}`, data: { manifest: m, ...source.report } }
     }
-    if (action === 'rm' || action === 'verify' || action === 'export') {
+    if (action === 'rm' || action === 'verify' || action === 'export' || action === 'scan') {
       if (!name) throw new RotvError(`snapshots ${action} needs a snapshot name`, { fix: `npx tsx Taskfile.ts snapshots ${action} NAME` })
       if (action === 'rm') {
         const removed = await store.remove(name)
@@ -76,21 +79,33 @@ export default defineTask({
       }
       if (action === 'export') {
         const r = await exportSnapshot(store, name, { out: inv?.options.out as string | undefined, force: inv?.options.force === true, signal: ctx.signal })
-        if (!r.manifest.anonymized) io.warn(`exported snapshot "${name}" is NOT anonymized: ${r.path} holds personal data`)
-        const anon = r.manifest.anonymization ? `anonymized (rules ${r.manifest.anonymization.rulesSha256.slice(0, 12)}, salt ${r.manifest.anonymization.saltFingerprint})` : 'not anonymized'
+        if (r.verdict.warning) io.warn(`${r.verdict.warning}: ${r.path} is readable by you only`)
+        const anon = r.manifest.synthetic
+          ? 'synthetic demo data'
+          : r.manifest.anonymization ? `anonymized (rules ${r.manifest.anonymization.rulesSha256.slice(0, 12)}, salt ${r.manifest.anonymization.saltFingerprint})` : 'not anonymized'
         return { summary: `exported "${name}" to ${r.path} (${r.format}, ${mb(r.bytes)}, ${anon})`, data: { path: r.path, format: r.format, bytes: r.bytes } }
+      }
+      if (action === 'scan') {
+        const r = await scanSnapshot(store, name, { salt: ctx.loaded.values.get('ANONYMIZE_SALT')?.value, signal: ctx.signal })
+        const lines = [
+          ...Object.entries(r.patterns).flatMap(([col, hits]) => Object.entries(hits).map(([kind, n]) => `${col}: ${n} ${kind} pattern match${n === 1 ? '' : 'es'}`)),
+          ...describeFindings(r.fingerprints),
+        ]
+        const fp = r.fingerprintsSkipped ? `patterns only (${r.fingerprintsSkipped})` : `patterns and ${r.fingerprintCount} fingerprints of the pull's personal values`
+        if (r.findings) throw new LeakFindingsError(name, r.findings, lines)
+        return { summary: `snapshot "${name}": the leak scan found nothing (${fp})`, data: r }
       }
       const m = await store.verify(name)
       return { summary: `snapshot "${name}" is intact (sha256 ${m.sha256.slice(0, 12)}, ${mb(m.compressedBytes)})` }
     }
-    if (action !== 'list') throw new RotvError(`unknown action "${action}"`, { fix: 'use list, rm NAME, verify NAME, export NAME, push NAME REF or pull REF' })
+    if (action !== 'list') throw new RotvError(`unknown action "${action}"`, { fix: 'use list, rm NAME, verify NAME, export NAME, scan NAME, push NAME REF or pull REF' })
     const all = await store.list()
     const maxAge = config.seed.maxAgeDays
     for (const m of all) {
       const age = ageOf(m)
       const biggest = Object.entries(m.tables).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([t, n]) => `${t.replace(/^public\./, '')} ${n}`)
       io.log(
-        `${m.name.padEnd(16)} ${m.source.kind.padEnd(10)} ${`${age.text} old${age.days > maxAge ? ' (STALE)' : ''}`.padEnd(18)} ${mb(m.compressedBytes).padStart(9)} on disk  ${m.totalRows.toLocaleString('en-US')} rows (${biggest.join(', ')})${m.anonymized ? '  anonymized' : ''}`,
+        `${m.name.padEnd(16)} ${m.source.kind.padEnd(10)} ${`${age.text} old${age.days > maxAge ? ' (STALE)' : ''}`.padEnd(18)} ${mb(m.compressedBytes).padStart(9)} on disk  ${m.totalRows.toLocaleString('en-US')} rows (${biggest.join(', ')})${m.anonymized ? '  anonymized' : ''}${m.synthetic ? '  synthetic' : ''}`,
       )
     }
     return { summary: all.length ? `${all.length} snapshot${all.length > 1 ? 's' : ''}` : 'no snapshots yet (npx tsx Taskfile.ts seed)', data: all }

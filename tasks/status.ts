@@ -1,6 +1,6 @@
 import { runtimeOfRunning } from '../lib/container/select-runtime.ts'
 import { containerStatus } from '../lib/runtime/container.ts'
-import { hostStatus } from '../lib/runtime/host.ts'
+import { databaseUrlOf, hostStatus } from '../lib/runtime/host.ts'
 import { ageOf, openStore } from '../lib/snapshots/index.ts'
 import { defineTask } from '../lib/tasks/types.ts'
 import { countsLine, mb } from './format.ts'
@@ -37,6 +37,13 @@ export default defineTask({
     const s = status.state
     io.log(`runtime: host; storage: ${s.mode === 'dev' ? `in-memory (${s.pgdata})` : `persistent (${s.pgdata})`}`)
     io.log(`PostgreSQL ${s.pgVersion}: ${status.postgres.running ? `running (pid ${status.postgres.pid}, 127.0.0.1:${s.pgPort})` : 'NOT running'}${status.postgres.databaseBytes ? `, ${s.dbName} is ${mb(status.postgres.databaseBytes)}` : ''}`)
+    io.log(`database: ${databaseUrlOf(s)}`)
+    if (s.dbOnly) {
+      return {
+        summary: status.postgres.running ? `database running at ${databaseUrlOf(s)} (no app: --db-only)` : 'partly running: see above (npx tsx Taskfile.ts stop start to restart)',
+        data: { running: true, healthy: status.postgres.running, dbOnly: true, databaseUrl: databaseUrlOf(s), mode: s.mode, runtime: 'host', snapshot: s.snapshot ?? null, databaseBytes: status.postgres.databaseBytes ?? null, startedAt: s.startedAt },
+      }
+    }
     io.log(`app: ${status.app.running ? `running (pid ${status.app.pid})` : 'NOT running'}, ${status.app.healthy ? `healthy: ${countsLine(status.app.health?.counts)}` : `not healthy${status.app.reason ? ` (${status.app.reason})` : ''}`}`)
     if (s.snapshot) io.log(`snapshot: ${s.snapshot.name}${await pulledAgo(s.snapshot.name)} (${s.prepared})`)
     if (status.spareReady !== undefined) {
@@ -47,7 +54,7 @@ export default defineTask({
     const healthy = status.app.healthy && status.postgres.running
     return {
       summary: healthy ? `running at http://localhost:${s.appPort}` : 'partly running: see above (npx tsx Taskfile.ts stop start to restart)',
-      data: { running: true, healthy, url: `http://localhost:${s.appPort}`, mode: s.mode, runtime: 'host', snapshot: s.snapshot ?? null, databaseBytes: status.postgres.databaseBytes ?? null, spareReady: status.spareReady ?? null, warmSaving: status.warmSaving ?? false, startedAt: s.startedAt, counts: status.app.health?.counts ?? null },
+      data: { running: true, healthy, url: `http://localhost:${s.appPort}`, databaseUrl: databaseUrlOf(s), mode: s.mode, runtime: 'host', snapshot: s.snapshot ?? null, databaseBytes: status.postgres.databaseBytes ?? null, spareReady: status.spareReady ?? null, warmSaving: status.warmSaving ?? false, startedAt: s.startedAt, counts: status.app.health?.counts ?? null },
     }
   },
 })

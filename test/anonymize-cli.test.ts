@@ -29,11 +29,22 @@ t.test('seed and snapshots export from the command line', async (t) => {
   t.equal(plain.code, 0, plain.all)
   t.notMatch(plain.all, /anonymized/)
 
-  const refused = await cli('snapshots', 'export', 'plain', '--out', join(home, 'plain.sql.gz'))
+  // The bundled demo data is synthetic: it exports without --force and without a warning.
+  const demoOut = join(home, 'demo.sql')
+  const demo = await cli('snapshots', 'export', 'plain', '--out', demoOut)
+  t.equal(demo.code, 0, demo.all)
+  t.notMatch(demo.all, /warning/)
+  t.match(demo.all, /synthetic demo data/)
+  t.equal((await stat(demoOut)).mode & 0o777, 0o644)
+
+  // A file handed over is not known to be synthetic: as it is, it may not leave.
+  const handed = await cli('seed', '--from-file', demoOut, '--as', 'handed', '--no-anonymize')
+  t.equal(handed.code, 0, handed.all)
+  const refused = await cli('snapshots', 'export', 'handed', '--out', join(home, 'handed.sql.gz'))
   t.equal(refused.code, 1)
-  t.match(refused.all, /snapshot "plain" is not anonymized/)
+  t.match(refused.all, /snapshot "handed" is not anonymized/)
   t.match(refused.all, /--force/)
-  await t.rejects(stat(join(home, 'plain.sql.gz')))
+  await t.rejects(stat(join(home, 'handed.sql.gz')))
 
   const out = join(home, 'handover.sql.gz')
   const exported = await cli('snapshots', 'export', 'shareable', '--out', out)
@@ -42,6 +53,16 @@ t.test('seed and snapshots export from the command line', async (t) => {
   t.notMatch(sql, DEMO_LOGIN.email)
   t.match(sql, /@example\.invalid/)
 
+  // The leak scan on stored snapshots: exit 1 with table/column/kind/count on findings, 0 when clean.
+  const dirty = await cli('snapshots', 'scan', 'plain')
+  t.equal(dirty.code, 1, dirty.all)
+  t.match(dirty.all, /the leak scan found \d+ values? that look personal/)
+  t.match(dirty.all, /public\.users\.email: \d+ email pattern match/)
+  t.notMatch(dirty.all, DEMO_LOGIN.email, 'a finding never shows the value')
+  const clean = await cli('snapshots', 'scan', 'shareable')
+  t.equal(clean.code, 0, clean.all)
+  t.match(clean.all, /found nothing \(patterns and \d+ fingerprints/)
+
   const listed = await cli('snapshots')
   t.match(listed.all, /shareable .* anonymized/)
 
@@ -49,5 +70,5 @@ t.test('seed and snapshots export from the command line', async (t) => {
   t.equal(noSalt.code, 1)
   t.match(noSalt.all, /ANONYMIZE_SALT/)
 
-  for (const r of [anon, plain, refused, exported, listed]) t.notMatch(r.all, salt, 'the salt is never printed')
+  for (const r of [anon, plain, demo, handed, refused, exported, dirty, clean, listed]) t.notMatch(r.all, salt, 'the salt is never printed')
 })

@@ -19,6 +19,9 @@ import {
   AnonymizeCollisionError,
   AnonymizeCoverageError,
   SnapshotNotAnonymizedError,
+  UnruledPersonalColumnsError,
+  assertMayLeave,
+  scanSnapshot,
   hashEmail,
   keyed,
   loadAnonymizeRules,
@@ -251,9 +254,25 @@ t.test('coverage: stale rules and unruled personal columns warn, or fail in stri
     'public.users: rule for phone, not in the dump',
     'public.newsletter_subscribers: named in the rules but not in the dump',
   ])
+  t.same(warned.anonymization?.unruled, [{ table: 'public.users', columns: ['name'] }])
+  // Fail closed where data leaves: the unruled column blocks export unless forced.
+  const refused = await exportSnapshot(store, 'production', { out: join(work, 'unruled.sql') }).catch((e: unknown) => e)
+  t.type(refused, UnruledPersonalColumnsError)
+  t.match((refused as Error).message, /1 personal-looking column that no anonymization rule covers/)
+  t.same((refused as UnruledPersonalColumnsError).details, ['public.users.name'])
+  await t.rejects(stat(join(work, 'unruled.sql')), { code: 'ENOENT' })
+  const forced = await exportSnapshot(store, 'production', { out: join(work, 'unruled.sql'), force: true })
+  t.match(forced.verdict.warning, /1 personal-looking column no rule covers/)
+  t.equal((await stat(forced.path)).mode & 0o777, 0o600)
+  t.doesNotThrow(() => assertMayLeave({ ...warned, anonymization: { ...warned.anonymization!, unruled: [] } }), 'fully ruled: may leave')
+  t.throws(() => assertMayLeave({ ...warned, anonymized: false, anonymization: undefined }, { action: 'push', forceFlag: '--force' }), SnapshotNotAnonymizedError)
+  t.same(assertMayLeave({ ...warned, anonymized: false, anonymization: undefined, synthetic: true }), { reason: 'synthetic' })
+
   const before = await store.get('production')
   const err = await store.pull(urlSpec(), { anonymize: { rules: loose, salt, strict: true } }).catch((e: unknown) => e)
   t.type(err, AnonymizeCoverageError)
+  t.match((err as AnonymizeCoverageError).message, /: 3 problems$/, 'strict mode counts every problem, not only the first')
+  t.equal((err as AnonymizeCoverageError).details?.length, 3)
   t.match((err as AnonymizeCoverageError).details?.join('\n'), /column name looks personal/)
   t.same(await store.get('production'), before, 'the failed strict pull kept the previous snapshot')
 
@@ -289,4 +308,61 @@ t.test('quoted identifiers and escaped values survive the COPY round trip', asyn
   t.equal(rows[0]!.Phone, null, 'NULL stays NULL')
   t.match(rows[1]!.Phone, /^\+1 555 01\d\d$/)
   t.match(rows[2]!.Phone, /^\+1 555 01\d\d$/)
+})
+
+t.test('planted personal data: free text, a JSON column, a column added after the rules, a name split across lines', async (t) => {
+  const one = async (db: string, sql: string) => (await pg.psql(db, ['-At', '-c', sql])).stdout.trim()
+  const [u1, u2, u3] = (await one('rotv', `SELECT string_agg(email || '|' || name, E'\\n' ORDER BY id) FROM (SELECT * FROM users ORDER BY id LIMIT 3) u`)).split('\n').map((l) => l.split('|') as [string, string])
+  const [first2, ...rest2] = u2![1].split(' ')
+  const planted = [u1![0], u1![1], u2![0], u2![1], u3![0], '81.2.69.142', '+44 20 7946 0958', 'hunter2-db-pass', 'sk_live_51Hx9qTOKENabcdef', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJlLXBsYW50ZWQ']
+  const q = (s: string) => `'${s.replace(/'/g, "''")}'`
+  await pg.psql('rotv', ['-c', `
+    UPDATE news SET body = body || ' Thanks to ' || ${q(u1![1])} || ' (' || ${q(u1![0])} || ') for the photo.' WHERE id = (SELECT min(id) FROM news);
+    UPDATE events SET description = description || E' Ask ' || ${q(first2!)} || E'\\n' || ${q(rest2.join(' '))} || ', ' || ${q(u2![0])} WHERE id = (SELECT min(id) FROM events);
+    INSERT INTO job_logs (job_name, run_id, level, message, logged_at) VALUES
+      ('newsletter', 1, 'info', 'sent to ' || ${q(u3![0])} || ' from 81.2.69.142 via postgres://mailer:hunter2-db-pass@smtp.internal/x', now()),
+      ('poi-sync', 1, 'debug', 'GET /api?api_key=sk_live_51Hx9qTOKENabcdef Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJlLXBsYW50ZWQ', now());
+    CREATE TABLE audit (id int PRIMARY KEY, payload jsonb, contact_phone text);
+    INSERT INTO audit VALUES (1, jsonb_build_object('by', ${q(u1![1])}, 'note', 'call +44 20 7946 0958'), '+44 20 7946 0958');
+  `])
+  const leaked = (text: string) => planted.filter((p) => text.includes(p))
+  t.equal(leaked(await one('rotv', `SELECT string_agg(x::text, ' ') FROM (SELECT body AS x FROM news UNION ALL SELECT description FROM events UNION ALL SELECT message FROM job_logs UNION ALL SELECT payload::text || contact_phone FROM audit) s`)).length, planted.length - 1, 'the fixture holds every planted value (the split name as two lines)')
+
+  const store = openStore(join(work, 'planted'))
+  const m = await store.pull(urlSpec(), { as: 'planted', anonymize: settings })
+  const text = await storedText(store, 'planted')
+  t.same(leaked(text), [], 'no planted value in the snapshot bytes')
+  t.notMatch(text, new RegExp(`${first2}\\\\n${rest2.join(' ')}`), 'nor the name split across lines')
+  t.same(leaks(text), [], 'nor any structured personal value')
+  const a = m.anonymization!
+  t.same(a.unruled, [{ table: 'public.audit', columns: ['contact_phone'] }], 'the column added after the rules is reported')
+  t.ok(a.leakScan!.values > 500, `${a.leakScan!.values} personal values fingerprinted`)
+  t.equal(a.leakScan!.rescanned, true, 'news and events passed before users: the second pass ran')
+  const where = a.leakScan!.findings.map((f) => `${f.table}.${f.column} ${f.kind} ${f.count}`)
+  t.ok(where.includes('public.news.body name 1'), `the name in a news body is a finding (${where.join('; ')})`)
+  t.ok(where.includes('public.events.description name 1'), 'the name split across lines is a finding')
+  t.ok(where.includes('public.audit.payload name 1'), 'the name in a JSON column is a finding')
+  t.notMatch(JSON.stringify(a), new RegExp(planted.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')), 'the report names no value')
+  t.match(a.freeText, { 'public.job_logs.message': { email: 1, ip: 1, 'url-credentials': 2, token: 1 }, 'public.news.body': { email: 1 }, 'public.audit.contact_phone': { phone: 1 } })
+
+  await t.rejects(exportSnapshot(store, 'planted', { out: join(work, 'planted.sql.gz') }), UnruledPersonalColumnsError, 'export refuses the unruled column')
+  const exported = await exportSnapshot(store, 'planted', { out: join(work, 'planted.sql.gz'), force: true })
+  const exportedText = zlib.gunzipSync(readFileSync(exported.path)).toString('utf8')
+  t.same(leaked(exportedText), [], 'no planted value in export\'s output')
+
+  await pg.psql('postgres', ['-c', 'CREATE DATABASE planted_dev'])
+  const opened = await store.openForImport('planted')
+  await loadDump({ connection: { connectionString: pg.url('planted_dev') }, input: opened.stream, parallel: 2 })
+  const dev = await one('planted_dev', `SELECT string_agg(x::text, ' ') FROM (SELECT body AS x FROM news UNION ALL SELECT description FROM events UNION ALL SELECT message FROM job_logs UNION ALL SELECT payload::text || coalesce(contact_phone, '') FROM audit UNION ALL SELECT email || name FROM users) s`)
+  t.same(leaked(dev), [], 'no planted value in the dev database')
+  t.equal(await one('planted_dev', 'SELECT count(*) FROM job_logs'), await one('rotv', 'SELECT count(*) FROM job_logs'), 'every row imported')
+
+  const clean = await scanSnapshot(store, 'planted', { salt })
+  t.equal(clean.findings, 0, 'snapshots scan finds nothing left in the anonymized snapshot')
+  t.ok(clean.fingerprintCount > 500, 'and compared the pull\'s fingerprints')
+  const plain = openStore(join(work, 'planted-plain'))
+  await plain.pull(urlSpec(), { as: 'raw' })
+  const dirty = await scanSnapshot(plain, 'raw', { salt })
+  t.match(dirty.patterns, { 'public.job_logs.message': { email: 1 }, 'public.news.body': { email: 1 }, 'public.users.email': { email: Number } }, 'the plain pull\'s patterns are found')
+  t.ok(dirty.findings > 250, `${dirty.findings} findings in the plain pull`)
 })

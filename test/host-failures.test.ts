@@ -78,7 +78,7 @@ t.test('Ctrl-C during the import stops the server, removes the in-memory data an
   t.notOk(existsSync(join(home, 'snapshots', 'big', '.pull.lock')), 'no stale lock')
   // and the next start works
   const next = await startHost(s, { snapshot: await snapshotHandle(store, 'big') })
-  t.equal(next.health.counts?.pois, 371)
+  t.equal(next.health?.counts?.pois, 371)
   t.equal(postgresPids(s.pgPort).length, 1, 'the check can see a running server')
   await stopHost(home)
 })

@@ -59,10 +59,38 @@ export class AnonymizeDumpFormatError extends RotvError {
   }
 }
 
+export interface EgressContext {
+  /** The force flag of the command, e.g. --force. */
+  flag: string
+  /** export, push */
+  action: string
+}
+
 export class SnapshotNotAnonymizedError extends RotvError {
-  constructor(name: string) {
-    super(`snapshot "${name}" is not anonymized: it holds production's personal data`, {
-      fix: `pull it anonymized (npx tsx Taskfile.ts seed --anonymize --as ${name}), or pass --force if the receiver may see personal data`,
+  constructor(name: string, ctx: EgressContext = { flag: '--force', action: 'export' }) {
+    super(`snapshot "${name}" is not anonymized: it holds production's personal data, so it may not leave this machine (${ctx.action} refused)`, {
+      fix: `pull it anonymized (npx tsx Taskfile.ts seed --anonymize --as ${name}), or pass ${ctx.flag} if the receiver may see personal data`,
+    })
+  }
+}
+
+/** An anonymized snapshot still holds personal-looking columns no rule covers: they were copied as they are. */
+export class UnruledPersonalColumnsError extends RotvError {
+  constructor(name: string, unruled: readonly { table: string; columns: readonly string[] }[], ctx: EgressContext = { flag: '--force', action: 'export' }) {
+    const n = unruled.reduce((s, u) => s + u.columns.length, 0)
+    super(`snapshot "${name}" has ${n} personal-looking column${n === 1 ? '' : 's'} that no anonymization rule covers (copied unchanged), so it may not leave this machine (${ctx.action} refused)`, {
+      details: unruled.flatMap((u) => u.columns.map((c) => `${u.table}.${c}`)),
+      fix: `give each a rule in ${RULES_FILE} (its transform, or 'keep' if it is not personal) and pull again (npx tsx Taskfile.ts seed --anonymize --as ${name}), or pass ${ctx.flag} if the receiver may see these columns`,
+    })
+  }
+}
+
+/** `snapshots scan` found personal-looking data (patterns) or a pull's personal values (fingerprints). */
+export class LeakFindingsError extends RotvError {
+  constructor(name: string, findings: number, lines: readonly string[]) {
+    super(`snapshot "${name}": the leak scan found ${findings} value${findings === 1 ? '' : 's'} that look personal`, {
+      details: lines,
+      fix: `give the columns named above a rule in ${RULES_FILE} (or freeText: true for their table) and pull again (npx tsx Taskfile.ts seed --anonymize --as ${name}); until then do not hand the snapshot over`,
     })
   }
 }

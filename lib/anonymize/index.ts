@@ -9,3 +9,8 @@ export { parseCopyHeader, decodeField, encodeField, type CopyHeader } from './co
 export { looksPersonal } from './personal.ts'
 export { measureAnonymizeThroughput, type ThroughputResult } from './throughput.ts'
 export * from './errors.ts'
+export { assertMayLeave, unruledColumns, type EgressOptions, type EgressVerdict, type UnruledColumns } from './egress.ts'
+export { freeTextTransform, DETECTORS, type DetectorName, type DetectionCounts } from './detectors.ts'
+export { LeakIndex, type LeakFinding, type LeakKind } from './leak-scan.ts'
+export { scanSnapshot, type ScanReport, type ScanOptions } from './scan.ts'
+export { describeFindings } from './report.ts'

@@ -6,8 +6,11 @@ import { Transform, type TransformCallback } from 'node:stream'
 import { parseCopyHeader, decodeField, encodeField } from './copy-text.ts'
 import { AnonymizeCollisionError, AnonymizeCoverageError, AnonymizeDumpFormatError, AnonymizeUnsupportedDumpError, MissingAnonymizeSaltError } from './errors.ts'
 import { looksPersonal } from './personal.ts'
+import { DETECTORS } from './detectors.ts'
 import type { NormalizedRules } from './rules.ts'
 import { columnTransform, devPasswordHash, keyed, saltFingerprint, type ValueTransform } from './transforms.ts'
+import { freeTextTransform, type DetectionCounts, type DetectorName, type FreeTextTransform } from './detectors.ts'
+import { LeakIndex, type LeakFinding, type LeakKind } from './leak-scan.ts'
 
 export const MIN_SALT_LENGTH = 16
 
@@ -21,6 +24,13 @@ export interface AnonymizeSettings {
   rulesOrigin?: string
 }
 
+export interface AnonymizeStreamOptions {
+  /** Second pass over an anonymized dump: only mask what this (complete) index finds; no rules. */
+  rescan?: LeakIndex
+  /** With rescan: also run every detector on every text column (`snapshots scan`). */
+  detect?: boolean
+}
+
 /** What the manifest records about an anonymized snapshot. Never the salt. */
 export interface AnonymizationRecord {
   rulesSha256: string
@@ -30,6 +40,12 @@ export interface AnonymizationRecord {
   /** Per ruled table found in the dump: rows rewritten (or dropped) and the columns touched. */
   tables: Record<string, { rows: number; truncated: boolean; columns: string[] }>
   warnings: string[]
+  /** Personal-looking columns no rule covered (copied unchanged): what makes export and push refuse. */
+  unruled: { table: string; columns: string[] }[]
+  /** Free-text detector matches replaced, per schema.table.column. */
+  freeText?: Record<string, DetectionCounts>
+  /** The leak scan: how many personal values were fingerprinted, what was found (and masked) where. */
+  leakScan?: { values: number; rescanned: boolean; findings: LeakFinding[] }
 }
 
 const NL = 0x0a
@@ -39,12 +55,31 @@ const END = Buffer.from('\n\\.\n')
 
 type State = 'sql' | 'copy-pass' | 'copy-rule' | 'copy-drop'
 
+/** What happens to one column's field: rewritten by its rule, or searched by detectors and the scan. */
+interface ColumnOp {
+  column: string
+  transform?: ValueTransform
+  detect?: FreeTextTransform
+  scan: boolean
+  /** Its original values are personal: fingerprint them for the leak scan, as this kind. */
+  collect?: LeakKind
+  /** raw COPY field -> the result, for values that repeat (bounded). */
+  memo: Map<string, FieldResult>
+}
+
+interface FieldResult {
+  /** The output field; undefined when it is the raw field unchanged. */
+  field?: string
+  hits?: DetectionCounts
+  found?: number[]
+}
+
 interface ActiveTable {
   key: string
-  /** Per column position: its transform, or undefined to keep the raw field. */
-  transforms: (ValueTransform | undefined)[]
-  /** Per column position: raw COPY field -> rewritten COPY field, for values that repeat (bounded). */
-  memos: (Map<string, string> | undefined)[]
+  /** Per column position: what to do, or undefined to keep the raw field without looking. */
+  ops: (ColumnOp | undefined)[]
+  /** Whether any op rewrites by rule (the table is in record.tables). */
+  ruled: boolean
   /** Column positions whose outputs must stay distinct. */
   unique: { index: number; column: string; seen: Set<string> }[]
   rows: number
@@ -64,11 +99,23 @@ export class AnonymizeStream extends Transform {
   private readonly seenTables = new Map<string, string[]>()
   private readonly record: AnonymizationRecord
   private readonly problems: string[] = []
+  /** schema.table -> column -> PostgreSQL type, from the dump's CREATE TABLE statements. */
+  private readonly columnTypes = new Map<string, Map<string, string>>()
+  private ddl: { key: string; types: Map<string, string> } | null = null
+  private readonly leak: LeakIndex | undefined
+  private readonly rescan: boolean
+  private readonly detectAll: boolean
+  private readonly freeTextCounts = new Map<string, DetectionCounts>()
+  /** Strict mode met a problem: nothing more is emitted, the rest is only read to count every problem. */
+  private discarding = false
 
-  constructor(private readonly settings: AnonymizeSettings) {
+  constructor(private readonly settings: AnonymizeSettings, opts: AnonymizeStreamOptions = {}) {
     super({ highWaterMark: 1 << 20 })
     if (typeof settings.salt !== 'string' || settings.salt.length < MIN_SALT_LENGTH) throw new MissingAnonymizeSaltError(MIN_SALT_LENGTH)
     this.k = keyed(settings.salt)
+    this.rescan = opts.rescan !== undefined
+    this.detectAll = opts.detect === true
+    this.leak = opts.rescan ?? (settings.rules.leakScan ? new LeakIndex(this.k) : undefined)
     this.rules = settings.rules
     this.strict = settings.strict === true
     this.record = {
@@ -78,12 +125,26 @@ export class AnonymizeStream extends Transform {
       strict: this.strict,
       tables: {},
       warnings: [],
+      unruled: [],
     }
   }
 
   /** Complete once the stream has ended: coverage warnings are added in _flush. */
   result(): AnonymizationRecord {
-    return { ...this.record, tables: { ...this.record.tables }, warnings: [...this.record.warnings] }
+    const r: AnonymizationRecord = { ...this.record, tables: { ...this.record.tables }, warnings: [...this.record.warnings], unruled: this.record.unruled.map((u) => ({ ...u, columns: [...u.columns] })) }
+    if (this.freeTextCounts.size) r.freeText = Object.fromEntries([...this.freeTextCounts.entries()].map(([c, h]) => [c, { ...h }]))
+    if (this.leak) r.leakScan = { values: this.leak.size, rescanned: false, findings: this.leak.result() }
+    return r
+  }
+
+  /** The leak index, once the stream has ended: for the second pass and for the stored fingerprints. */
+  leakIndex(): LeakIndex | undefined {
+    return this.leak
+  }
+
+  /** Text passed before the personal values it holds were known: the output must be scanned again. */
+  needsRescan(): boolean {
+    return !this.rescan && this.leak !== undefined && this.leak.needsRescan()
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -151,7 +212,8 @@ export class AnonymizeStream extends Transform {
       const next = nl === -1 ? buf.length : nl + 1
       if (this.state === 'sql') {
         const first = buf[pos]
-        if (first === 0x43 /* C */ || first === 0x49 /* I */) this.sqlLine(buf.toString('utf8', pos, lineEnd))
+        if (this.ddl) this.ddlLine(buf.toString('utf8', pos, lineEnd))
+        else if (first === 0x43 /* C */ || first === 0x49 /* I */) this.sqlLine(buf.toString('utf8', pos, lineEnd))
         else if (first === 0x5c /* \ */) {
           const replaced = this.restrictLine(buf.toString('utf8', pos, lineEnd))
           if (replaced !== undefined) {
@@ -167,14 +229,19 @@ export class AnonymizeStream extends Transform {
         if (pos > passStart) emit(passStart, pos)
         passStart = next
         this.record.tables[this.active!.key]!.rows = ++this.active!.rows
+        if (this.active!.ops.length) this.rewriteRow(buf.toString('utf8', pos, lineEnd)) // fingerprints only
       } else {
-        if (pos > passStart) emit(passStart, pos)
-        rewritten += this.rewriteRow(buf.toString('utf8', pos, lineEnd)) + (nl === -1 ? '' : '\n')
-        passStart = next
+        const row = this.rewriteRow(buf.toString('utf8', pos, lineEnd))
+        if (row !== undefined) {
+          if (pos > passStart) emit(passStart, pos)
+          rewritten += row + (nl === -1 ? '' : '\n')
+          passStart = next
+        }
       }
       pos = next
     }
     if (pos < buf.length) this.carry = Buffer.from(buf.subarray(pos)) // a copy: the chunk may be reused upstream
+    if (this.discarding) return
     emit(passStart, pos)
     if (out.length === 1) this.push(out[0])
     else if (out.length > 1) this.push(Buffer.concat(out))
@@ -194,6 +261,14 @@ export class AnonymizeStream extends Transform {
   }
 
   private sqlLine(line: string): void {
+    if (line.startsWith('CREATE TABLE ') && line.endsWith('(')) {
+      const m = /^CREATE (?:UNLOGGED )?TABLE ((?:"(?:[^"]|"")*"|[^\s."]+)(?:\.(?:"(?:[^"]|"")*"|[^\s."]+))?) \($/.exec(line)
+      if (m) {
+        const parts = m[1]!.match(/"(?:[^"]|"")*"|[^."]+/g)!.map((p) => (p.startsWith('"') ? p.slice(1, -1).replace(/""/g, '"') : p.toLowerCase()))
+        this.ddl = { key: parts.length > 1 ? `${parts[0]}.${parts[1]}` : `public.${parts[0]}`, types: new Map() }
+      }
+      return
+    }
     if (line.startsWith('INSERT INTO ')) {
       const m = /^INSERT INTO\s+((?:"(?:[^"]|"")*"|[^\s.(]+)(?:\.(?:"(?:[^"]|"")*"|[^\s(]+))?)/.exec(line)
       const name = m?.[1]?.replace(/"/g, '') ?? '?'
@@ -209,64 +284,175 @@ export class AnonymizeStream extends Transform {
     const key = `${header.schema}.${header.table}`
     this.seenTables.set(key, header.columns)
     const rule = this.rules.tables.get(key)
-    if (rule === 'truncate-table') {
-      this.active = { key, transforms: [], memos: [], unique: [], rows: 0 }
-      this.record.tables[key] = { rows: 0, truncated: true, columns: [] }
-      this.state = 'copy-drop'
-      return
-    }
-    this.noteUnruled(key, header.columns, rule)
-    const transforms: (ValueTransform | undefined)[] = []
-    const unique: ActiveTable['unique'] = []
-    const touched: string[] = []
-    header.columns.forEach((column, index) => {
-      const r = rule?.get(column)
-      if (!r) return
-      const f = columnTransform(this.k, this.rules, key, column, r, () => (this.devHash ??= devPasswordHash(this.k, this.rules)))
-      if (f === 'keep') return
-      transforms[index] = f
-      touched.push(column)
-      if (r.unique) unique.push({ index, column, seen: new Set() })
-    })
-    if (touched.length === 0) {
+    if (this.rescan) return this.startScanOnly(key, header.columns)
+    if (this.discarding && rule !== 'truncate-table') {
+      this.noteUnruled(key, header.columns, rule)
       this.state = 'copy-pass'
       this.atLineStart = true
       return
     }
-    this.active = { key, transforms, memos: transforms.map((f) => (f ? new Map() : undefined)), unique, rows: 0 }
-    this.record.tables[key] = { rows: 0, truncated: false, columns: touched }
+    if (rule === 'truncate-table') {
+      // The rows go, but their personal-looking values are fingerprinted: a session id in a log is a finding.
+      const ops = this.leak ? header.columns.map((column) => (looksPersonal(column) ? this.op(column, { collect: 'secret' }) : undefined)) : []
+      this.active = { key, ops: ops.some(Boolean) ? ops : [], ruled: true, unique: [], rows: 0 }
+      this.record.tables[key] = { rows: 0, truncated: true, columns: [] }
+      this.state = 'copy-drop'
+      return
+    }
+    const unruled = this.noteUnruled(key, header.columns, rule)
+    const types = this.columnTypes.get(key)
+    const personalTable = unruled.length > 0 || [...(rule?.values() ?? [])].some((r) => r.transform !== 'keep')
+    const ops: (ColumnOp | undefined)[] = []
+    const unique: ActiveTable['unique'] = []
+    const touched: string[] = []
+    header.columns.forEach((column, index) => {
+      const r = rule?.get(column)
+      const text = types ? isTextType(types.get(column)) : true // a data-only dump has no types: look at all
+      if (r) {
+        const f = columnTransform(this.k, this.rules, key, column, r, () => (this.devHash ??= devPasswordHash(this.k, this.rules)))
+        if (f === 'keep') return // looked at and declared not personal: neither rewritten nor searched
+        touched.push(column)
+        ops[index] = this.op(column, { transform: f, collect: this.leak ? kindOf(r.transform) : undefined })
+        if (r.unique) unique.push({ index, column, seen: new Set() })
+        return
+      }
+      if (!text) return
+      const detectors = this.detectorsFor(key, column, personalTable)
+      // Unruled personal columns are reported (and block export); fingerprinting them would find them in
+      // their own column.
+      const scan = this.leak !== undefined && !unruled.includes(column)
+      if (detectors || scan) ops[index] = this.op(column, { detect: detectors ? this.detector(detectors) : undefined, scan })
+    })
+    if (ops.every((o) => o === undefined)) {
+      this.state = 'copy-pass'
+      this.atLineStart = true
+      return
+    }
+    this.active = { key, ops, ruled: touched.length > 0, unique, rows: 0 }
+    if (touched.length) this.record.tables[key] = { rows: 0, truncated: false, columns: touched }
     this.state = 'copy-rule'
   }
 
-  private rewriteRow(line: string): string {
+  /** The second pass: every text column is searched for the fingerprints, nothing else is done. */
+  private startScanOnly(key: string, columns: string[]): void {
+    const types = this.columnTypes.get(key)
+    const detect = this.detectAll ? this.detector([...DETECTORS]) : undefined
+    const ops = columns.map((column) => ((types ? isTextType(types.get(column)) : true) ? this.op(column, { scan: true, detect }) : undefined))
+    if (ops.every((o) => o === undefined)) {
+      this.state = 'copy-pass'
+      this.atLineStart = true
+      return
+    }
+    this.active = { key, ops, ruled: false, unique: [], rows: 0 }
+    this.state = 'copy-rule'
+  }
+
+  private op(column: string, o: Partial<ColumnOp>): ColumnOp {
+    return { column, scan: false, memo: new Map(), ...o }
+  }
+
+  private readonly detectorCache = new Map<string, FreeTextTransform>()
+  private detector(names: DetectorName[]): FreeTextTransform {
+    const id = names.join(',')
+    let f = this.detectorCache.get(id)
+    if (!f) this.detectorCache.set(id, (f = freeTextTransform(this.k, names)))
+    return f
+  }
+
+  /** Detectors for a text column without a column rule: the table's freeText setting, else the default. */
+  private detectorsFor(table: string, column: string, personalTable: boolean): DetectorName[] | undefined {
+    const set = this.rules.freeText.get(table)
+    if (set instanceof Map) {
+      const c = set.get(column)
+      if (c !== undefined) return c === false ? undefined : c
+    } else if (set !== undefined) return set === false ? undefined : set
+    const d = this.rules.freeTextDefault
+    if (d === 'all-tables' || (d === 'personal-tables' && personalTable)) return [...DETECTORS]
+    return undefined
+  }
+
+  /** A line inside `CREATE TABLE ... (` ... `);`: one column and its type. */
+  private ddlLine(line: string): void {
+    if (line.startsWith(')')) {
+      this.columnTypes.set(this.ddl!.key, this.ddl!.types)
+      this.ddl = null
+      return
+    }
+    const m = /^\s+("(?:[^"]|"")*"|[^\s"]+)\s+(.+?),?\s*$/.exec(line)
+    if (!m || /^(CONSTRAINT|CHECK|UNIQUE|PRIMARY|EXCLUDE|FOREIGN|LIKE)$/.test(m[1]!)) return
+    const name = m[1]!.startsWith('"') ? m[1]!.slice(1, -1).replace(/""/g, '"') : m[1]!.toLowerCase()
+    this.ddl!.types.set(name, m[2]!.toLowerCase())
+  }
+
+  /** Rewrites one COPY row; undefined when every field came out as it went in. */
+  private rewriteRow(line: string): string | undefined {
     const a = this.active!
-    a.rows++
-    this.record.tables[a.key]!.rows = a.rows
-    // Walk the tabs only as far as the last ruled column; untouched fields are copied as slices.
+    if (this.state === 'copy-rule') {
+      a.rows++
+      if (a.ruled) this.record.tables[a.key]!.rows = a.rows
+    }
+    // Walk the tabs only as far as the last column with an op; untouched fields are copied as slices.
     let out = ''
     let copied = 0 // line[0, copied) is already in out
+    let changed = false
     let start = 0
-    for (let col = 0; col < a.transforms.length; col++) {
+    for (let col = 0; col < a.ops.length; col++) {
       let end = line.indexOf('\t', start)
       if (end === -1) end = line.length
-      const f = a.transforms[col]
-      if (f) {
+      const op = a.ops[col]
+      if (op) {
         const raw = line.slice(start, end)
-        const memo = a.memos[col]!
-        let field = memo.get(raw)
-        if (field === undefined) {
-          field = encodeField(f(decodeField(raw)))
-          if (memo.size >= MEMO_LIMIT) memo.clear()
-          memo.set(raw, field)
+        let r = op.memo.get(raw)
+        if (r === undefined) {
+          r = this.field(a.key, op, raw)
+          if (op.memo.size >= MEMO_LIMIT) op.memo.clear()
+          op.memo.set(raw, r)
         }
-        out += line.slice(copied, start) + field
-        copied = end
+        if (r.hits) this.countHits(a.key, op.column, r.hits)
+        if (r.found) this.leak!.count(a.key, op.column, r.found)
+        const field = r.field ?? raw
+        if (r.field !== undefined) {
+          out += line.slice(copied, start) + r.field
+          copied = end
+          changed = true
+        }
         if (a.unique.length) this.checkUnique(a, col, field)
       }
       if (end === line.length) break
       start = end + 1
     }
-    return out + line.slice(copied)
+    return changed ? out + line.slice(copied) : undefined
+  }
+
+  /** One distinct field through its op: fingerprint the original, rewrite, detect, scan. */
+  private field(table: string, op: ColumnOp, raw: string): FieldResult {
+    const value = decodeField(raw)
+    if (value === null) return op.transform ? { field: encodeField(op.transform(null)) } : {}
+    if (op.collect) this.leak!.add(`${table}.${op.column}`, op.collect, value)
+    let out: string | null = op.transform ? op.transform(value) : value
+    const r: FieldResult = {}
+    if (out !== null && op.detect) {
+      const d = op.detect(out)
+      out = d.text
+      r.hits = d.hits
+    }
+    if (out !== null && op.scan) {
+      const s = this.leak!.scan(out)
+      out = s.text
+      r.found = s.found
+    }
+    if (op.transform || out !== value) {
+      const field = encodeField(out)
+      if (field !== raw) r.field = field
+    }
+    return r
+  }
+
+  private countHits(table: string, column: string, hits: DetectionCounts): void {
+    const key = `${table}.${column}`
+    let c = this.freeTextCounts.get(key)
+    if (!c) this.freeTextCounts.set(key, (c = {}))
+    for (const [d, n] of Object.entries(hits) as [DetectorName, number][]) c[d] = (c[d] ?? 0) + n
   }
 
   private checkUnique(a: ActiveTable, col: number, field: string): void {
@@ -278,12 +464,15 @@ export class AnonymizeStream extends Transform {
   }
 
   /** A personal-looking column without a rule: a warning now, or (strict) the pull stops here. */
-  private noteUnruled(key: string, columns: string[], rule: Map<string, unknown> | undefined): void {
+  private noteUnruled(key: string, columns: string[], rule: Map<string, unknown> | undefined): string[] {
     const unruled = columns.filter((c) => !rule?.has(c) && looksPersonal(c))
-    if (unruled.length === 0) return
+    if (unruled.length === 0) return unruled
     const problem = `${key}: column${unruled.length > 1 ? 's' : ''} ${unruled.join(', ')} look${unruled.length > 1 ? '' : 's'} personal but ha${unruled.length > 1 ? 've' : 's'} no rule (copied unchanged)`
-    if (this.strict) throw new AnonymizeCoverageError([problem])
     this.problems.push(problem)
+    this.record.unruled.push({ table: key, columns: unruled })
+    // Strict: stop writing now, but read on so the error lists every problem, not just the first.
+    if (this.strict) this.discarding = true
+    return unruled
   }
 
   private checkCoverage(): void {
@@ -297,9 +486,26 @@ export class AnonymizeStream extends Transform {
       const missing = [...rule.keys()].filter((c) => !columns.includes(c))
       if (missing.length) this.problems.push(`${table}: rule${missing.length > 1 ? 's' : ''} for ${missing.join(', ')}, not in the dump`)
     }
-    if (this.state !== 'sql') return // a cut-off dump: the store reports it as truncated
+    if (this.state !== 'sql' && !this.discarding) return // a cut-off dump: the store reports it as truncated
     if (this.strict && this.problems.length) throw new AnonymizeCoverageError(this.problems)
     this.record.warnings = [...this.problems]
+  }
+}
+
+/** Types whose values are text a person could have written into (arrays and user types are left out:
+ * a fake could break their syntax). */
+function isTextType(type: string | undefined): boolean {
+  return type !== undefined && /^(text|character varying|varchar|character|char|bpchar|citext|json|jsonb|xml)\b(?!.*\[\])/.test(type)
+}
+
+function kindOf(t: unknown): LeakKind {
+  switch (t) {
+    case 'hash-email': return 'email'
+    case 'fake-name': return 'name'
+    case 'hash': return 'id'
+    case 'fake-phone': return 'phone'
+    case 'password': return 'secret'
+    default: return 'value'
   }
 }
 

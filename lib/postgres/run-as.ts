@@ -1,8 +1,7 @@
 // Who runs the PostgreSQL server, and how commands are run as that user. PostgreSQL refuses to run as
 // root, so a root runner hands the server to an unprivileged user; a non-root runner runs it itself.
-import { execFile, type ExecFileOptions } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
-import { CancelledError } from '../errors.ts'
+import { ProcessError, run } from '../process/index.ts'
 import { PgCommandError, RunAsUserError } from './errors.ts'
 
 export interface ServerUser {
@@ -43,21 +42,20 @@ export interface RunOptions {
 
 /** Run a command (as `user` when given) and return its output; failures become PgCommandError. */
 export async function runCommand(cmd: string, args: string[], opts: RunOptions = {}): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { ...spawnIdentity(opts.user), env: serverEnv(opts.env), signal: opts.signal, timeout: opts.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (!err) return resolve({ stdout: String(stdout), stderr: String(stderr) })
-      if ((err as NodeJS.ErrnoException).name === 'AbortError') return reject(new CancelledError(`${cmd} cancelled`))
-      const who = opts.user ? ` (as ${opts.user.name})` : ''
-      const output = `${String(stderr)}${String(stdout)}`.trim()
-      reject(new PgCommandError(`${cmd} ${args.join(' ')}${who} failed: ${output || err.message}`, { cause: err }))
-    })
-  })
+  try {
+    const r = await run(cmd, args, { ...spawnIdentity(opts.user), env: serverEnv(opts.env), signal: opts.signal, timeoutMs: opts.timeoutMs })
+    return { stdout: r.stdout, stderr: r.stderr }
+  } catch (err) {
+    // a cancel stays a CancelledError; a failure says as whom it ran
+    if (!(err instanceof ProcessError)) throw err
+    throw new PgCommandError(`${err.message}${opts.user ? ` (as ${opts.user.name})` : ''}`, { fix: err.fix, cause: err })
+  }
 }
 
 /** Spawn options that drop to `user` (libuv also clears root's supplementary groups). */
-export function spawnIdentity(user?: ServerUser): Pick<ExecFileOptions, 'uid' | 'gid' | 'cwd'> {
+export function spawnIdentity(user?: ServerUser): { user?: { uid: number; gid: number }; cwd?: string } {
   // cwd '/': the runner's cwd may be under /root, which the server user cannot enter.
-  return user ? { uid: user.uid, gid: user.gid, cwd: '/' } : {}
+  return user ? { user: { uid: user.uid, gid: user.gid }, cwd: '/' } : {}
 }
 
 /**
@@ -74,16 +72,13 @@ export function serverEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
 /** True when `user` can do `test FLAG path` (e.g. -x to traverse/execute, -w to write). */
 export async function userCan(user: ServerUser | undefined, flag: '-x' | '-w' | '-r', path: string): Promise<boolean> {
   if (!user) return true
-  return new Promise((resolve) => {
-    execFile('test', [flag, path], { ...spawnIdentity(user) }, (err) => resolve(!err))
-  })
+  return (await run('test', [flag, path], { ...spawnIdentity(user), nothrow: true })).ok
 }
 
 async function lookupUser(name: string): Promise<ServerUser | undefined> {
   // getent covers NSS sources (LDAP, sssd); /etc/passwd is the fallback where getent is missing.
-  const line = await new Promise<string | undefined>((resolve) => {
-    execFile('getent', ['passwd', name], (err, stdout) => resolve(err ? undefined : String(stdout).trim()))
-  }) ?? (await readFile('/etc/passwd', 'utf8').catch(() => '')).split('\n').find((l) => l.startsWith(`${name}:`))
+  const getent = await run('getent', ['passwd', name], { nothrow: true })
+  const line = (getent.ok ? getent.stdout.trim() : undefined) ?? (await readFile('/etc/passwd', 'utf8').catch(() => '')).split('\n').find((l) => l.startsWith(`${name}:`))
   if (!line) return undefined
   const f = line.split(':')
   const uid = Number(f[2])

@@ -1,7 +1,6 @@
 // Starting and stopping the PostgreSQL server. The server runs DETACHED (pg_ctl forks it into its own
 // session), so it outlives the CLI process that started it; a later process finds it again through
 // postmaster.pid (serverStatus) and stops it with stopServer. Readiness is a real connection, polled.
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises'
 import { createServer } from 'node:net'
@@ -15,6 +14,7 @@ import { existingCluster } from './cluster.ts'
 import { ClusterDirError, PgCommandError, PortInUseError, ServerAlreadyRunningError, ServerStartError, ServerStopError } from './errors.ts'
 import { makePrivateDir } from './memory-dir.ts'
 import { resolveServerUser, runCommand, serverEnv, spawnIdentity, userCan, type ServerUser } from './run-as.ts'
+import { spawnProcess } from '../process/index.ts'
 import { isPostgresProcess, serverStatus } from './status.ts'
 
 export type StopMode = 'smart' | 'fast' | 'immediate'
@@ -217,13 +217,12 @@ export function startFailure(logTail: string, ctx: { port: number; reason: strin
 const SOCKET_DIR_PREFIX = 'rotv-pgsock-'
 
 async function spawnPgCtl(pgCtl: string, args: string[], user: ServerUser | undefined, logFd: number): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    // detached: the server must not share the CLI's process group, or a Ctrl-C meant for the CLI
-    // would reach it before pg_ctl's own setsid(). Its output goes straight to the log descriptor.
-    const child = spawn(pgCtl, args, { ...spawnIdentity(user), env: serverEnv(), detached: true, stdio: ['ignore', logFd, logFd] })
-    child.once('error', (err) => reject(new PgCommandError(`could not run ${pgCtl}: ${err.message}`, { cause: err })))
-    child.once('exit', (code) => resolve(code))
-  })
+  // Its own process group: a Ctrl-C meant for the CLI must not reach the server before pg_ctl's own
+  // setsid(). Its output goes straight to the log descriptor.
+  const child = spawnProcess(pgCtl, args, { ...spawnIdentity(user), env: serverEnv(), stdio: ['ignore', logFd, logFd] })
+  const r = await child.done
+  if (r.spawnError) throw new PgCommandError(`could not run ${pgCtl}: ${r.stderr.trim()}`, { fix: 'check PG_BIN_DIR, or reinstall with `npm ci`' })
+  return r.exitCode
 }
 
 /**

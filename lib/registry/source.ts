@@ -84,7 +84,7 @@ export function registrySource(spec: SourceSpec, hooks: RegistrySourceHooks = {}
         format: 'plain',
         meta: { kind: 'registry', host: ref.host, description: `registry ${ref.text}${snap.source?.description ? ` (from ${snap.source.description})` : ''}` },
         done,
-        carried: { anonymization: snap.anonymized ? snap.anonymization : undefined, anonymized: snap.anonymized, pulledAt: new Date(snap.pulledAt) },
+        carried: { anonymization: snap.anonymized ? snap.anonymization : undefined, anonymized: snap.anonymized, synthetic: snap.synthetic === true, pulledAt: new Date(snap.pulledAt) },
         finish: async (committed) => {
           try {
             if (committed && artifact.cluster) report.cluster = await adoptCluster(artifact, committed, access.clusterCacheDir, status, opts.signal)

@@ -59,7 +59,8 @@ export interface PrepareOptions {
   dbName: string
   /** Further empty databases the original setup created (rotv_test). */
   extraDatabases: string[]
-  migrationsDir: string
+  /** The app's SQL migrations; undefined for the database alone (start --db-only): nothing is applied. */
+  migrationsDir?: string
   /** Needed in dev mode, and in persistent mode when the cluster is new. */
   snapshot?: SnapshotHandle
   /** Dev mode: where warm clusters are kept (the data home's clusters/). */
@@ -134,7 +135,8 @@ async function prepareDev(opts: PrepareOptions): Promise<PreparedDatabase> {
   const notices: string[] = []
   const pristineDb = pristineName(opts.dbName)
   const progress = opts.onProgress ?? (() => {})
-  const digest = await migrationsDigest(opts.migrationsDir)
+  // no migrations at all is its own key: a --db-only cluster never stands in for a migrated one
+  const digest = opts.migrationsDir ? await migrationsDigest(opts.migrationsDir) : 'no-migrations'
   const key = clusterCacheKey({ snapshotSha256: snapshot.sha256, pgVersion: opts.binaries.version.full, migrationsDigest: digest })
 
   if (opts.cacheDir) {
@@ -252,6 +254,7 @@ async function importSnapshot(
 }
 
 async function migrate(server: RunningServer, opts: PrepareOptions): Promise<string[]> {
+  if (!opts.migrationsDir) return []
   const client = new pg.Client(server.connection(opts.dbName))
   await client.connect()
   try {

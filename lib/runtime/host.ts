@@ -48,11 +48,16 @@ export interface StartOptions {
   signal?: AbortSignal
   onProgress?: (message: string) => void
   healthTimeoutMs?: number
+  /** Only the throwaway PostgreSQL with the snapshot: no app, no app migrations, no extra databases. */
+  dbOnly?: boolean
 }
 
 export interface StartResult {
   url: string
-  health: HealthBody
+  /** postgres:// on 127.0.0.1, for psql or any client. */
+  databaseUrl: string
+  /** Undefined with dbOnly (no app to ask). */
+  health?: HealthBody
   state: RunState
   notices: string[]
   migrationsApplied: string[]
@@ -109,7 +114,7 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
     await clearState(settings.home)
   }
   // The page builds while the database is prepared; its outcome is awaited before the app starts.
-  const frontend = ensureFrontendBuilt(settings.appDir, opts.signal).then(
+  const frontend = (opts.dbOnly ? Promise.resolve(false) : ensureFrontendBuilt(settings.appDir, opts.signal)).then(
     (built) => ({ built, error: undefined }),
     (error: unknown) => ({ built: false, error }),
   )
@@ -122,8 +127,8 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
       runAs: settings.runAs,
       logFile: logs.postgres,
       dbName: settings.dbName,
-      extraDatabases: settings.extraDatabases,
-      migrationsDir: join(settings.appDir, 'migrations'),
+      extraDatabases: opts.dbOnly ? [] : settings.extraDatabases,
+      migrationsDir: opts.dbOnly ? undefined : join(settings.appDir, 'migrations'),
       snapshot: opts.snapshot,
       cacheDir: mode === 'dev' ? join(settings.home, 'clusters') : undefined,
       limitBytes: mode === 'dev' ? settings.tmpfsLimitBytes : undefined,
@@ -152,10 +157,17 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
       logs,
       prepared: db.prepared,
       limitBytes: mode === 'dev' ? settings.tmpfsLimitBytes : undefined,
+      dbOnly: opts.dbOnly || undefined,
     }
     pendingSave = db.warmSave
     await writeState(settings.home, state)
 
+    const databaseUrl = databaseUrlOf(state)
+    if (opts.dbOnly) {
+      await pristineReady
+      await afterReady(state)
+      return { url: databaseUrl, databaseUrl, state, notices, migrationsApplied: [] }
+    }
     const page = await frontend
     if (page.error) throw page.error
     if (page.built) notices.push("built the app's page (app/public)")
@@ -184,6 +196,15 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
     })
     if (pristineReady && !pristineDone) progress('finishing the pristine copy for reset')
     await pristineReady
+    await afterReady(state)
+    return { url, databaseUrl, health, state, notices, migrationsApplied: db.migrationsApplied, exited: opts.foreground ? app.exited : undefined }
+  } catch (err) {
+    await frontend
+    await cleanup()
+    throw err
+  }
+
+  async function afterReady(state: RunState): Promise<void> {
     // Only now: the save process's own start-up (node, tsx) and its copying would slow the app's boot.
     if (pendingSave) {
       state.warmSave = { pid: (await spawnWarmSave(pendingSave, logs.warmSave)).pid }
@@ -194,12 +215,12 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
     // the copy the first reset swaps in
     const spare = spareJob(state)
     if (spare) await spawnSpareCopy(spare, logs.spare)
-    return { url, health, state, notices, migrationsApplied: db.migrationsApplied, exited: opts.foreground ? app.exited : undefined }
-  } catch (err) {
-    await frontend
-    await cleanup()
-    throw err
   }
+}
+
+/** The running database as a postgres:// URL on 127.0.0.1 (the dev cluster trusts local connections). */
+export function databaseUrlOf(state: Pick<RunState, 'pgPort' | 'dbName'>): string {
+  return `postgres://postgres@127.0.0.1:${state.pgPort}/${encodeURIComponent(state.dbName)}`
 }
 
 export interface StopResult {

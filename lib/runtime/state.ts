@@ -26,6 +26,8 @@ export interface RunState {
   prepared: 'imported' | 'warm' | 'kept'
   /** Dev mode: the in-memory limit (TMPFS_SIZE), which the spare copy for reset stays within. */
   limitBytes?: number
+  /** Started with --db-only: PostgreSQL alone, no app. */
+  dbOnly?: boolean
 }
 
 export function statePath(home: string): string {

@@ -1,4 +1,5 @@
-// `snapshots export NAME`: one file to hand to a contractor. Only anonymized snapshots, unless forced.
+// `snapshots export NAME`: one file to hand to a contractor. Only what may leave the machine
+// (assertMayLeave: synthetic, or anonymized with every personal-looking column ruled), unless forced.
 // The format follows the file name: .sql.br is the stored file itself (checked against the manifest's
 // sha256 while copying), .sql.gz and .sql are decompressed from it. Written to a temp file and renamed,
 // so an interrupted export never leaves a half file under the final name.
@@ -10,7 +11,7 @@ import { Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import zlib from 'node:zlib'
 import { RotvError } from '../errors.ts'
-import { SnapshotNotAnonymizedError } from '../anonymize/errors.ts'
+import { assertMayLeave, type EgressVerdict } from '../anonymize/egress.ts'
 import { CorruptSnapshotError } from './errors.ts'
 import type { SnapshotManifest } from './manifest.ts'
 import type { SnapshotStore } from './store.ts'
@@ -20,7 +21,7 @@ export type ExportFormat = 'brotli' | 'gzip' | 'plain'
 export interface ExportOptions {
   /** Target file; its ending picks the format (.sql.br, .sql.gz, .sql). Default ./NAME.sql.gz */
   out?: string
-  /** Export a snapshot that is not anonymized. */
+  /** Export a snapshot that may not leave the machine (not anonymized, or personal columns unruled). */
   force?: boolean
   signal?: AbortSignal
 }
@@ -30,6 +31,8 @@ export interface ExportResult {
   format: ExportFormat
   bytes: number
   manifest: SnapshotManifest
+  /** Why it was allowed out; `warning` is set when forced and must be shown once. */
+  verdict: EgressVerdict
 }
 
 export class ExportTargetError extends RotvError {}
@@ -38,10 +41,10 @@ export async function exportSnapshot(store: SnapshotStore, name: string, opts: E
   const path = resolve(opts.out ?? `${name}.sql.gz`)
   const format = formatOf(path)
   const manifest = await store.verify(name)
-  if (!manifest.anonymized && !opts.force) throw new SnapshotNotAnonymizedError(name)
+  const verdict = assertMayLeave(manifest, { force: opts.force, action: 'export', forceFlag: '--force' })
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`)
   // Personal data (a forced export) is readable by its owner only.
-  const out = createWriteStream(tmp, { flags: 'wx', mode: manifest.anonymized ? 0o644 : 0o600 })
+  const out = createWriteStream(tmp, { flags: 'wx', mode: verdict.reason === 'forced' ? 0o600 : 0o644 })
   try {
     if (format === 'brotli') {
       const check = new Sha256Check()
@@ -61,7 +64,7 @@ export async function exportSnapshot(store: SnapshotStore, name: string, opts: E
   } finally {
     await rm(tmp, { force: true })
   }
-  return { path, format, bytes: (await stat(path)).size, manifest }
+  return { path, format, bytes: (await stat(path)).size, manifest, verdict }
 }
 
 function formatOf(path: string): ExportFormat {

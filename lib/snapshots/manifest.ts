@@ -29,6 +29,8 @@ export interface SnapshotManifest {
   tables: Record<string, number>
   totalRows: number
   anonymized: boolean
+  /** Generated data (the bundled demo), not anyone's: it may leave the machine as it is. */
+  synthetic?: boolean
   /** With anonymized: which rules (sha256) and salt (fingerprint, never the salt), what was rewritten,
    * and the coverage warnings of that pull. Absent on snapshots pulled as they are. */
   anonymization?: AnonymizationRecord

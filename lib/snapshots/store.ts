@@ -29,6 +29,9 @@ import { fsyncDir, MANIFEST_FILE, readManifest, writeManifestAtomic, type Snapsh
 import { acquirePullLock } from './pull-lock.ts'
 import { HashCounter, LengthCheck, ProgressMeter, type ProgressCallback } from './stream-meters.ts'
 import { AnonymizeStream, type AnonymizeSettings } from '../anonymize/stream.ts'
+import { mergeRescan } from '../anonymize/report.ts'
+import { rescanForLeaks } from '../anonymize/rescan.ts'
+import { FINGERPRINTS_SUFFIX, writeFingerprints } from '../anonymize/fingerprints.ts'
 
 export interface PullOptions {
   /** Snapshot name to store under; default the source spec's name. */
@@ -146,12 +149,24 @@ export function openStore(home: string): SnapshotStore {
         throw new TruncatedDumpError(name, `it ends without the "${DUMP_TRAILER}" trailer (${facts.uncompressedBytes} bytes received)`, completion.stderr)
       }
 
+      let sha256 = hasher.digest()
+      let compressedBytes = hasher.bytes
+      let uncompressedBytes = facts.uncompressedBytes
+      let anonymization = anonymizer?.result()
+      if (anonymizer && anonymization?.leakScan && anonymizer.needsRescan()) {
+        // Text passed before the personal values it holds were known (see lib/anonymize/rescan.ts).
+        const r = await rescanForLeaks(tmp, opts.anonymize!, anonymizer.leakIndex()!, {
+          decompressor: () => createAtRestDecompressor(), compressor: createAtRestCompressor, hasher: () => new HashCounter(),
+        }, signal)
+        anonymization = mergeRescan(anonymization, r.findings)
+        if (r.rewritten) ({ sha256, bytes: compressedBytes, uncompressedBytes } = r.rewritten)
+      }
       await fsyncFile(tmp)
-      const sha256 = hasher.digest()
       const dataFile = `${sha256}${AT_REST_EXTENSION}`
       const pulledAt = opts.pulledAt ?? dump.carried?.pulledAt ?? new Date()
       await utimes(tmp, pulledAt, pulledAt)
       await rename(tmp, join(dir, dataFile))
+      if (anonymizer && anonymizer.leakIndex()) await writeFingerprints(dir, sha256, anonymizer.leakIndex()!, anonymization!.saltFingerprint)
       await fsyncDir(dir)
       const manifest: SnapshotManifest = {
         manifestVersion: 1,
@@ -163,12 +178,13 @@ export function openStore(home: string): SnapshotStore {
         dataFile,
         sha256,
         compression: AT_REST_COMPRESSION,
-        compressedBytes: hasher.bytes,
-        uncompressedBytes: facts.uncompressedBytes,
+        compressedBytes,
+        uncompressedBytes,
         tables: facts.tables,
         totalRows: facts.totalRows,
         anonymized: anonymizer !== undefined || dump.carried?.anonymized === true,
-        ...(anonymizer ? { anonymization: anonymizer.result() } : dump.carried?.anonymization ? { anonymization: dump.carried.anonymization } : {}),
+        ...(dump.meta.kind === 'demo' || dump.carried?.synthetic === true ? { synthetic: true } : {}),
+        ...(anonymization ? { anonymization } : dump.carried?.anonymization ? { anonymization: dump.carried.anonymization } : {}),
       }
       await writeManifestAtomic(dir, manifest) // the commit point
       committed = manifest
@@ -305,5 +321,7 @@ async function removeLeftovers(dir: string): Promise<void> {
 async function removeUnreferencedData(dir: string, keep: string): Promise<void> {
   for (const f of await readdir(dir)) {
     if (DATA_FILE_RE.test(f) && f !== keep) await rm(join(dir, f), { force: true })
+    // The leak scan's fingerprints belong to one data file.
+    if (f.endsWith(FINGERPRINTS_SUFFIX) && f !== `${keep.slice(0, 64)}${FINGERPRINTS_SUFFIX}`) await rm(join(dir, f), { force: true })
   }
 }

@@ -84,7 +84,7 @@ export interface DumpStream {
   done: Promise<SourceCompletion>
   /** What a source that hands over a stored snapshot (a registry artifact) knows about it: whether and how
    * it was anonymized, and when it was pulled from production (its age). */
-  carried?: { anonymized: boolean; anonymization?: AnonymizationRecord; pulledAt: Date }
+  carried?: { anonymized: boolean; synthetic?: boolean; anonymization?: AnonymizationRecord; pulledAt: Date }
   /** Called once the store is done with the stream: with the committed manifest, or undefined on failure. */
   finish?(committed: SnapshotManifest | undefined): Promise<void>
 }

@@ -4,6 +4,7 @@ import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2'
 // zx/core, not zx: under tap's loader on Node 22/24 the package root's $ re-export arrives undefined.
 import { $ as zx } from 'zx/core'
 import { CancelledError, describeError } from '../errors.ts'
+import { assertNoSecretInArgs, secretsFor, zxVerboseLog } from '../process/display.ts'
 import type { LoadedConfig } from '../config/load.ts'
 import { planRun, type TaskRegistry } from './graph.ts'
 import type { ShellFn, TaskContext, TaskInvocation, TaskIO, TaskOutcome } from './types.ts'
@@ -175,8 +176,13 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
 }
 
 function shellFor(options: RunOptions, signal?: AbortSignal): ShellFn {
-  const bound = zx({ ...(signal ? { signal } : {}), quiet: !options.verbose, verbose: options.verbose ?? false, cwd: options.root })
-  return ((pieces: TemplateStringsArray, ...args: unknown[]) => bound(pieces, ...(args as never[]))) as ShellFn
+  // detached: each command in its own process group, which zx stops as a whole on abort; --verbose
+  // prints the commands through lib/process, redacted, and not their output (the task reports that).
+  const bound = zx({ ...(signal ? { signal } : {}), quiet: true, verbose: options.verbose ?? false, detached: true, log: zxVerboseLog as never, cwd: options.root })
+  return ((pieces: TemplateStringsArray, ...args: unknown[]) => {
+    assertNoSecretInArgs('a task\'s shell command', args.flat().map(String), secretsFor())
+    return bound(pieces, ...(args as never[]))
+  }) as ShellFn
 }
 
 async function runCleanups(cleanups: (() => Promise<void> | void)[], io: TaskIO): Promise<void> {
