@@ -57,6 +57,7 @@ export default defineTask({
         allowPersonalData: inv?.options['allow-personal-data'] === true,
         onStatus: (s) => io.progress(s),
       })
+      if (r.verdict.warning) io.warn(`${r.verdict.warning}: everyone who can pull ${r.ref} sees it`)
       const warm = r.cluster ? `, with the warm cluster for PostgreSQL ${r.cluster.pgVersion} ${r.cluster.arch} (${mb(r.cluster.bytes)})` : ', no warm cluster (start it once here to make one)'
       return {
         summary: `pushed "${name}" to ${r.ref}: ${r.blobs} blobs, ${mb(r.bytes)}; uploaded ${r.uploadedBlobs} (${mb(r.uploadedBytes)}), the registry already held the rest${warm}`,

@@ -55,12 +55,4 @@ export class NotASnapshotArtifactError extends RotvError {
   }
 }
 
-export class PersonalDataPushError extends RotvError {
-  constructor(name: string) {
-    super(`snapshot "${name}" is not anonymized: pushing it would put production's personal data in the registry, for everyone with pull access`, {
-      fix: `push an anonymized snapshot (npx tsx Taskfile.ts seed --anonymize --as ${name}), or pass --allow-personal-data if everyone who can pull from that repository may see personal data`,
-    })
-  }
-}
-
 export class RegistryCommandError extends RotvError {}

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { clusterCacheKey, verifyClusterEntry } from '../postgres/cluster-cache.ts'
 import type { SnapshotStore } from '../snapshots/store.ts'
-import { PersonalDataPushError } from './errors.ts'
+import { assertMayLeave, type EgressVerdict } from '../anonymize/egress.ts'
 import { writeLayout, type ClusterInfo } from './layout.ts'
 import { parseReference } from './reference.ts'
 import { skopeoCopy, type RegistryAccess } from './skopeo.ts'
@@ -15,7 +15,7 @@ export interface PushOptions {
   name: string
   ref: string
   access: RegistryAccess
-  /** Push a snapshot that is not anonymized (everyone with pull access then sees personal data). */
+  /** Push a snapshot that may not leave the machine (everyone with pull access then sees personal data). */
   allowPersonalData?: boolean
   /** Carry the warm cluster of this PostgreSQL version and migrations state when the cache holds it. */
   cluster?: { cacheDir: string; pgVersion: string; migrationsDigest: string }
@@ -36,6 +36,8 @@ export interface PushResult {
   uploadedBlobs: number
   uploadedBytes: number
   cluster?: { pgVersion: string; arch: string; bytes: number }
+  /** Why the snapshot may leave; `warning` set when --allow-personal-data overrode a refusal. */
+  verdict: EgressVerdict
 }
 
 export const LAYOUT_TAG = 'snapshot'
@@ -44,7 +46,8 @@ export async function pushSnapshot(opts: PushOptions): Promise<PushResult> {
   const ref = parseReference(opts.ref)
   const status = opts.onStatus ?? (() => {})
   const snapshot = await opts.store.verify(opts.name)
-  if (!mayLeaveMachine(snapshot) && !opts.allowPersonalData) throw new PersonalDataPushError(opts.name)
+  // The same check as `snapshots export`: not anonymized, or personal-looking columns without a rule, is refused.
+  const verdict = assertMayLeave(snapshot, { force: opts.allowPersonalData, forceFlag: '--allow-personal-data', action: 'push' })
   const cluster = opts.cluster ? await findCluster(opts.cluster, snapshot.sha256) : undefined
   const work = join(opts.store.home, 'registry')
   await mkdir(work, { recursive: true, mode: 0o700 })
@@ -93,15 +96,11 @@ export async function pushSnapshot(opts: PushOptions): Promise<PushResult> {
       uploadedBlobs: uploaded.length,
       uploadedBytes: uploaded.reduce((a, b) => a + b.size, 0),
       ...(cluster && clusterBlob ? { cluster: { pgVersion: cluster.info.pgVersion, arch: cluster.info.arch, bytes: clusterBlob.size } } : {}),
+      verdict,
     }
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
-}
-
-/** May this snapshot leave the machine without --allow-personal-data? The same rule `snapshots export` applies. */
-export function mayLeaveMachine(snapshot: { anonymized: boolean }): boolean {
-  return snapshot.anonymized === true
 }
 
 /**
@@ -124,8 +123,11 @@ export class PresentBlobs {
 }
 
 async function findCluster(c: NonNullable<PushOptions['cluster']>, snapshotSha256: string): Promise<{ dir: string; info: ClusterInfo } | undefined> {
-  const key = clusterCacheKey({ snapshotSha256, pgVersion: c.pgVersion, migrationsDigest: c.migrationsDigest })
-  const check = await verifyClusterEntry(c.cacheDir, key)
-  if (!check.ok) return undefined
-  return { dir: join(c.cacheDir, key), info: { pgVersion: c.pgVersion, arch: process.arch, platform: process.platform, migrationsDigest: c.migrationsDigest } }
+  // The app's migrated cluster first; else the one `start --db-only` made (no migrations applied).
+  for (const migrationsDigest of [c.migrationsDigest, 'no-migrations']) {
+    const key = clusterCacheKey({ snapshotSha256, pgVersion: c.pgVersion, migrationsDigest })
+    if (!(await verifyClusterEntry(c.cacheDir, key)).ok) continue
+    return { dir: join(c.cacheDir, key), info: { pgVersion: c.pgVersion, arch: process.arch, platform: process.platform, migrationsDigest } }
+  }
+  return undefined
 }
