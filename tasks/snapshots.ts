@@ -3,7 +3,7 @@ import { describeFindings, scanSnapshot } from '../lib/anonymize/index.ts'
 import { LeakFindingsError } from '../lib/anonymize/errors.ts'
 import { migrationsDigest } from '../lib/migrations.ts'
 import { resolveBinaries } from '../lib/postgres/binaries.ts'
-import { pushSnapshot, registrySource } from '../lib/registry/index.ts'
+import { parseReference, pushSnapshot, registrySource } from '../lib/registry/index.ts'
 import { registryAccess } from '../lib/runtime/from-config.ts'
 import { ageOf, exportSnapshot, openStore } from '../lib/snapshots/index.ts'
 import { defineTask } from '../lib/tasks/types.ts'
@@ -21,7 +21,7 @@ export default defineTask({
   options: [
     { name: 'out', type: 'string', description: 'export: target file; .sql.gz (default ./NAME.sql.gz), .sql.br (as stored) or .sql' },
     { name: 'force', type: 'flag', description: 'export: also a snapshot that may not leave the machine (not anonymized, or personal-looking columns without a rule)' },
-    { name: 'as', type: 'string', description: 'pull: store under this name (default: the pushed snapshot\'s name)' },
+    { name: 'as', type: 'string', description: 'pull: store under this name (default: the reference\'s tag)' },
     { name: 'allow-personal-data', type: 'flag', description: 'push: also a snapshot that may not leave the machine (not anonymized, or personal-looking columns without a rule): everyone who can pull from the repository sees that data' },
     { name: 'tls-verify', type: 'string', description: 'push, pull: false for a plain-HTTP registry (or an unchecked certificate) on loopback (default: REGISTRY_TLS_VERIFY)' },
     { name: 'no-cluster', type: 'flag', description: 'push: leave the warm cluster out (by default it goes along when this data home has one for the snapshot)' },
@@ -67,9 +67,10 @@ export default defineTask({
     if (action === 'pull') {
       if (!name) throw new RotvError('snapshots pull needs a registry reference', { fix: 'npx tsx Taskfile.ts snapshots pull HOST/REPOSITORY:TAG [--as NAME]' })
       const source = registrySource({ name: 'registry', kind: 'registry', ref: name, registry: access }, { onStatus: (s) => io.progress(s) })
-      const m = await store.pull(source, { as: inv?.options.as as string | undefined ?? undefined, signal: ctx.signal })
+      // The store names a pull before it opens the source: the tag is the name (push REF's tag is the snapshot's name by convention).
+      const m = await store.pull(source, { as: (inv?.options.as as string | undefined) ?? parseReference(name).tag, signal: ctx.signal })
       const cluster = source.report.cluster === 'installed' ? 'the warm cluster is installed (the first start is warm)' : source.report.cluster === 'none' ? 'no warm cluster came with it (the first start imports it)' : `warm cluster ${source.report.cluster}`
-      return { summary: `pulled "${m.name}" from ${name}: ${m.totalRows.toLocaleString('en-US')} rows, ${mb(source.report.bytes)} transferred${m.anonymized ? ', anonymized' : ', NOT anonymized'}; ${cluster}`, data: { manifest: m, ...source.report } }
+      return { summary: `pulled "${m.name}" from ${name}: ${m.totalRows.toLocaleString('en-US')} rows, ${mb(source.report.bytes)} transferred${m.synthetic ? ', synthetic demo data' : m.anonymized ? ', anonymized' : ', NOT anonymized'}; ${cluster}`, data: { manifest: m, ...source.report } }
     }
     if (action === 'rm' || action === 'verify' || action === 'export' || action === 'scan') {
       if (!name) throw new RotvError(`snapshots ${action} needs a snapshot name`, { fix: `npx tsx Taskfile.ts snapshots ${action} NAME` })

@@ -196,12 +196,16 @@ export async function extractCluster(artifact: VerifiedArtifact, target: string,
   let stderr = ''
   tar.stderr.on('data', (d) => (stderr += String(d)))
   const exited = new Promise<number | null>((resolve) => tar.once('close', resolve))
+  let piped: unknown
   try {
     await pipeline(createReadStream(blobPath(artifact.dir, artifact.cluster.digest)), zlib.createGunzip(), tar.stdin, { signal })
-  } finally {
-    const code = await exited
-    if (code !== 0) throw new Error(`unpacking the warm cluster failed: tar exited ${code}: ${stderr.trim()}`)
+  } catch (err) {
+    piped = err
   }
+  const code = await exited
+  // The stream's own failure (cancelled, unreadable) is the cause; tar then only saw a cut-off archive.
+  if (piped) throw piped
+  if (code !== 0) throw new Error(`unpacking the warm cluster failed: tar exited ${code}: ${stderr.trim()}`)
 }
 
 export function blobPath(dir: string, digest: string): string {

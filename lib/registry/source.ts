@@ -85,9 +85,9 @@ export function registrySource(spec: SourceSpec, hooks: RegistrySourceHooks = {}
         meta: { kind: 'registry', host: ref.host, description: `registry ${ref.text}${snap.source?.description ? ` (from ${snap.source.description})` : ''}` },
         done,
         carried: { anonymization: snap.anonymized ? snap.anonymization : undefined, anonymized: snap.anonymized, synthetic: snap.synthetic === true, pulledAt: new Date(snap.pulledAt) },
-        finish: async (committed) => {
+        finish: async (committed, signal) => {
           try {
-            if (committed && artifact.cluster) report.cluster = await adoptCluster(artifact, committed, access.clusterCacheDir, status, opts.signal)
+            if (committed && artifact.cluster) report.cluster = await adoptCluster(artifact, committed, access.clusterCacheDir, status, signal)
           } finally {
             await rm(dir, { recursive: true, force: true })
           }

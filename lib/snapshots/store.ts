@@ -198,8 +198,9 @@ export function openStore(home: string): SnapshotStore {
     } finally {
       internal.abort()
       if (dump) await dump.done
-      // A source with more than the dump (a registry artifact's warm cluster) finishes after the commit.
-      if (dump?.finish) await dump.finish(committed)
+      // A source with more than the dump (a registry artifact's warm cluster) finishes after the commit,
+      // under the caller's signal only: the internal one is aborted by now.
+      if (dump?.finish) await dump.finish(committed, opts.signal)
       await rm(tmp, { force: true })
       await lock.release()
     }

@@ -86,7 +86,7 @@ export interface DumpStream {
    * it was anonymized, and when it was pulled from production (its age). */
   carried?: { anonymized: boolean; synthetic?: boolean; anonymization?: AnonymizationRecord; pulledAt: Date }
   /** Called once the store is done with the stream: with the committed manifest, or undefined on failure. */
-  finish?(committed: SnapshotManifest | undefined): Promise<void>
+  finish?(committed: SnapshotManifest | undefined, signal?: AbortSignal): Promise<void>
 }
 
 export interface OpenOptions {
