@@ -13,5 +13,6 @@ import status from './status.ts'
 import stop from './stop.ts'
 import validateEnv from './validate-env.ts'
 import validateSchema from './validate-schema.ts'
+import schedule from './schedule.ts'
 
-export const tasks: readonly TaskDefinition[] = [start, stop, status, reset, logs, seed, seedFresh, snapshots, build, bumpVersion, validateEnv, validateSchema, envExample]
+export const tasks: readonly TaskDefinition[] = [start, stop, status, reset, logs, seed, seedFresh, snapshots, schedule, build, bumpVersion, validateEnv, validateSchema, envExample]

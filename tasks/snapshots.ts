@@ -6,6 +6,7 @@ import { resolveBinaries } from '../lib/postgres/binaries.ts'
 import { parseReference, pushSnapshot, registrySource } from '../lib/registry/index.ts'
 import { registryAccess } from '../lib/runtime/from-config.ts'
 import { ageOf, exportSnapshot, openStore } from '../lib/snapshots/index.ts'
+import { describeSchedule, scheduleStatus } from '../lib/schedule/index.ts'
 import { defineTask } from '../lib/tasks/types.ts'
 import { join } from 'node:path'
 import { mb } from './format.ts'
@@ -110,6 +111,10 @@ export default defineTask({
         `${m.name.padEnd(16)} ${m.source.kind.padEnd(10)} ${`${age.text} old${age.days > maxAge ? ' (STALE)' : ''}`.padEnd(18)} ${mb(m.compressedBytes).padStart(9)} on disk  ${m.totalRows.toLocaleString('en-US')} rows (${biggest.join(', ')})${m.anonymized ? '  anonymized' : ''}${m.synthetic ? '  synthetic' : ''}`,
       )
     }
+    const st = await scheduleStatus(ctx.loaded.config.dataHome)
+    const scheduled = describeSchedule(st)
+    if (scheduled && st.lastRun && !st.lastRun.ok) io.warn(scheduled)
+    else if (scheduled) io.log(scheduled)
     return { summary: all.length ? `${all.length} snapshot${all.length > 1 ? 's' : ''}` : 'no snapshots yet (npx tsx Taskfile.ts seed)', data: all }
   },
 })

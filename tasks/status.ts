@@ -1,6 +1,7 @@
 import { runtimeOfRunning } from '../lib/container/select-runtime.ts'
 import { containerStatus } from '../lib/runtime/container.ts'
 import { databaseUrlOf, hostStatus } from '../lib/runtime/host.ts'
+import { describeSchedule, scheduleStatus } from '../lib/schedule/index.ts'
 import { ageOf, openStore } from '../lib/snapshots/index.ts'
 import { defineTask } from '../lib/tasks/types.ts'
 import { countsLine, mb } from './format.ts'
@@ -12,6 +13,8 @@ export default defineTask({
   async run(ctx, io) {
     const config = ctx.loaded.config
     const store = openStore(config.dataHome)
+    const scheduled = describeSchedule(await scheduleStatus(config.dataHome))
+    if (scheduled) io.log(scheduled)
     const pulledAgo = async (name?: string) => {
       const m = name ? await store.get(name).catch(() => undefined) : undefined
       return m ? `, pulled ${ageOf(m).text} ago` : ''

@@ -179,6 +179,19 @@ t.test('garbage is refused clearly instead of hanging', async (t) => {
     for await (const _ of splitStatements(unterminated(), { maxStatementBytes: 1024 * 1024 })) void _
   })().catch((e) => e)
   t.type(tooLong, DumpFormatError)
-  t.match((tooLong as Error).message, /longer than 1048576 bytes starts at line 1/)
+  t.match((tooLong as Error).message, /longer than 1048576 bytes .*starts at line 1/)
   t.ok(long < 40, 'gave up soon after the limit')
+  t.match((tooLong as DumpFormatError).fix, /psql -f.*unterminated quote/, 'the fix covers both causes')
+})
+
+t.test('a statement over 128 MiB (the old limit) is one statement, as psql reads it', async (t) => {
+  const size = 129 * 1024 * 1024
+  const input = async function* () {
+    yield Buffer.from("INSERT INTO t VALUES ('")
+    for (let sent = 0; sent < size; sent += 1 << 20) yield Buffer.alloc(1 << 20, 0x61)
+    yield Buffer.from("');\n-- PostgreSQL database dump complete\n")
+  }
+  const lengths: number[] = []
+  for await (const item of splitStatements(input())) if (item.kind === 'statement') lengths.push(item.sql.length)
+  t.same(lengths, [size + 26])
 })

@@ -57,7 +57,9 @@ const COMMENT_ON_INDEX_RE = new RegExp(String.raw`^COMMENT\s+ON\s+INDEX\s+(${QID
 const CREATE_TABLE_RE = new RegExp(String.raw`^CREATE\s+(?:UNLOGGED\s+)?TABLE\s+(${QID})\s*\(`, 'i')
 const CREATE_EXTENSION_RE = new RegExp(String.raw`^CREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?(${ID})`, 'i')
 const COPY_RE = new RegExp(String.raw`^COPY\s+(${QID})`, 'i')
-const CLEAN_DROP_RE = /^(?:DROP\s+(?:[A-Z]+\s+){1,3}IF\s+EXISTS\s|ALTER\s+TABLE\s+IF\s+EXISTS\s+[\s\S]*\sDROP\s+(?:CONSTRAINT\s+)?IF\s+EXISTS\s)/i
+// ALTER DOMAIN d DROP CONSTRAINT IF EXISTS c: pg_dump --clean --if-exists writes it for a NOT VALID
+// domain constraint; it fails when the domain itself does not exist, which psql reports and passes over
+const CLEAN_DROP_RE = /^(?:DROP\s+(?:[A-Z]+\s+){1,3}IF\s+EXISTS\s|ALTER\s+TABLE\s+IF\s+EXISTS\s+[\s\S]*\sDROP\s+(?:CONSTRAINT\s+)?IF\s+EXISTS\s|ALTER\s+DOMAIN\s+[\s\S]*\sDROP\s+CONSTRAINT\s+IF\s+EXISTS\s)/i
 const SETVAL_RE = /^SELECT\s+(?:pg_catalog\.)?setval\s*\(/i
 
 /** Classify one complete statement (as split by the lexer: starts at its first token, ends with ';'). */

@@ -104,6 +104,29 @@ export async function loadDump(opts: LoadDumpOptions): Promise<LoadResult> {
 }
 
 const DEFAULT_COPY_BUFFER = 16 * 1024 * 1024
+
+// True when the database holds nothing a dump's --clean prologue could drop: no schema but public, no
+// extension but plpgsql, no object in a user schema, no large object, cast or event trigger.
+const USER_NS = `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND nspname !~ '^pg_(toast_)?temp')`
+const EMPTY_DATABASE = `NOT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE oid IN ${USER_NS} AND nspname <> 'public')
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql')
+  ${[
+    ['pg_class', 'relnamespace'],
+    ['pg_type', 'typnamespace'],
+    ['pg_proc', 'pronamespace'],
+    ['pg_operator', 'oprnamespace'],
+    ['pg_opfamily', 'opfnamespace'],
+    ['pg_collation', 'collnamespace'],
+    ['pg_conversion', 'connamespace'],
+    ['pg_ts_config', 'cfgnamespace'],
+    ['pg_ts_dict', 'dictnamespace'],
+    ['pg_statistic_ext', 'stxnamespace'],
+  ]
+    .map(([table, column]) => `AND NOT EXISTS (SELECT FROM pg_catalog.${table} WHERE ${column} IN ${USER_NS})`)
+    .join('\n  ')}
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_largeobject_metadata)
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_cast WHERE oid >= 16384)
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_event_trigger)`
 const NL = 0x0a
 
 interface StatementInfo {
@@ -142,7 +165,9 @@ class DumpLoad {
   private sawTrailer = false
 
   /** SET/set_config statements so far, replayed on workers. */
-  private session = new Map<string, string>()
+  private session = new Map<string, string>([['client_encoding', "SET client_encoding = 'UTF8';"]])
+  /** The dump's SET client_encoding, in force for COPY data only. */
+  private copyEncoding = "SET client_encoding = 'UTF8';"
   /** Work dispatched per table (COPY, then its post-data statements), see TableWork. */
   private work = new Map<string, TableWork>()
   private outstanding = new Set<Promise<void>>()
@@ -150,6 +175,8 @@ class DumpLoad {
   private created = new Map<string, boolean>()
   private indexTable = new Map<string, string>()
   private inTransaction = false
+  /** The target database was empty and the dump has run nothing but SETs and --clean DROPs so far. */
+  private prologue = false
 
   constructor(private readonly opts: LoadDumpOptions) {
     this.parallel = Math.max(1, Math.floor(opts.parallel ?? defaultParallelism()))
@@ -216,7 +243,8 @@ class DumpLoad {
       })
     }
     this.pool = new WorkerPool(this.workers)
-    const { rows } = await this.main.client.query<{ server_version: string }>('SHOW server_version')
+    const { rows } = await this.main.client.query<{ server_version: string; empty: boolean }>(`SELECT current_setting('server_version') AS server_version, ${EMPTY_DATABASE} AS empty`)
+    this.prologue = rows[0]?.empty === true
     return rows[0]?.server_version ?? 'unknown'
   }
 
@@ -326,9 +354,17 @@ class DumpLoad {
 
   private async statement(info: StatementInfo): Promise<void> {
     const cls = classifyStatement(info.sql)
+    if (cls.kind !== 'session' && cls.kind !== 'clean-drop') this.prologue = false
     const serial = this.phase === 'pre-data' || this.inTransaction
     switch (cls.kind) {
       case 'session':
+        if (cls.key === 'client_encoding') {
+          // The lexer already decodes statements in this encoding, and node-pg sends them as UTF-8, so
+          // connections stay in UTF8 for statements; only COPY data (raw bytes) is sent in the dump's
+          // encoding, for the server to convert as it does for psql (see copySession()).
+          this.copyEncoding = info.sql
+          return
+        }
         // replayed on the workers from the session map; the main connection runs it now
         if (await this.onMain(info, { tolerateUnknownSetting: true })) {
           this.session.delete(cls.key)
@@ -339,6 +375,10 @@ class DumpLoad {
         await this.onMain(info)
         return
       case 'clean-drop':
+        // Into an empty database the --clean prologue has nothing to drop (and its ALTER ... DROP ...
+        // IF EXISTS of objects whose parent does not exist yet would only fail): skipped. Wrongly
+        // taken for empty, the CREATE that follows would fail loudly ("already exists"), never silently.
+        if (this.prologue) return
         // pg_dump documents that --clean may emit harmless errors (e.g. "cannot drop inherited
         // constraint" of a partition, dropped anyway with its parent's); psql carries on, and so do we.
         // A real leftover makes the CREATE that follows fail, which is reported.
@@ -487,7 +527,7 @@ class DumpLoad {
     const onMain = this.inTransaction
     const partitioned = this.created.get(table)
     const textFormat = /\sFROM\s+stdin\s*;$/i.test(info.sql)
-    const freeze = !onMain && this.opts.freeze !== false && partitioned === false && textFormat
+    let freeze = !onMain && this.opts.freeze !== false && partitioned === false && textFormat
     // a table's earlier work (rare: a second COPY into the same table) must be finished first
     this.flushAttaches(table)
     const before = this.dependencies(table, 'exclusive')
@@ -495,8 +535,8 @@ class DumpLoad {
     const conn = onMain ? this.main! : await this.race(this.pool!.acquire())
     let release = !onMain
     try {
-      await this.race(conn.applySession(new Map(this.session)))
-      if (freeze) await this.race(conn.client.query(`BEGIN; TRUNCATE ONLY ${table}`))
+      await this.race(conn.applySession(this.copySession()))
+      if (freeze) freeze = await this.race(this.truncateForFreeze(conn, table))
       const dataLine = info.position.line + countLines(info.sql) + 1
       const first = this.openCopy(conn, freeze ? `${info.sql.replace(/;$/, '')} WITH (FREEZE)` : info.sql, info, dataLine, false)
       release = false
@@ -507,6 +547,32 @@ class DumpLoad {
     } finally {
       if (release) this.pool!.release(conn)
     }
+  }
+
+  /**
+   * Open the transaction COPY FREEZE needs (the table truncated in it), but only when that loses
+   * nothing: rows that reached the table before its COPY (an INSERT, an earlier COPY block of a
+   * concatenated dump) stay, and a table that a foreign key already references (an inline
+   * REFERENCES, which TRUNCATE refuses) is loaded as psql would. Then it is a plain COPY: false.
+   */
+  private async truncateForFreeze(conn: LoaderConnection, table: string): Promise<boolean> {
+    const { rows } = await conn.client.query<{ nonempty: boolean }>(`SELECT EXISTS (SELECT FROM ONLY ${table}) AS nonempty`)
+    if (rows[0]?.nonempty) return false
+    await conn.client.query('BEGIN')
+    try {
+      await conn.client.query(`TRUNCATE ONLY ${table}`)
+      return true
+    } catch (err) {
+      await conn.client.query('ROLLBACK')
+      // 0A000: "cannot truncate a table referenced in a foreign key constraint"
+      if (pgCode(err) === '0A000') return false
+      throw err
+    }
+  }
+
+  /** The session state for COPY: the statements' one, with the dump's client_encoding. */
+  private copySession(): SessionState {
+    return new Map(this.session).set('client_encoding', this.copyEncoding)
   }
 
   private openCopy(conn: LoaderConnection, sql: string, info: StatementInfo, dataLine: number, part: boolean): CopyStream {
@@ -547,7 +613,7 @@ class DumpLoad {
     for (let w = this.pool!.tryAcquire(); w; w = this.pool!.tryAcquire()) conns.push(w)
     copy.parts = []
     for (const conn of conns) {
-      await this.race(conn.applySession(new Map(this.session)))
+      await this.race(conn.applySession(this.copySession()))
       copy.parts.push(this.openCopy(conn, copy.info.sql, copy.info, copy.dataLine, true))
     }
   }
@@ -596,6 +662,8 @@ class DumpLoad {
     })().catch((err) => this.fail(err))
     if (copy.onMain) {
       await this.race(finish)
+      // back to the statements' session state (client_encoding)
+      await this.race(this.main!.applySession(new Map(this.session)))
       return
     }
     const work = this.tableWork(copy.table)

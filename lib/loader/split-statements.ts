@@ -6,6 +6,14 @@
 // backslash, newline) is ASCII, and in UTF-8 (and every other server encoding) no byte of a multi-byte
 // character is ASCII, so a split can never land inside a character of a statement. Line numbers count
 // '\n'; offsets are byte offsets into the (decompressed) input.
+//
+// Like psql, a ';' ends a statement only outside parentheses (a multi-action rule's `DO ( ...; ...; )`)
+// and outside the BEGIN ... END of a CREATE FUNCTION/PROCEDURE's SQL-standard body (BEGIN ATOMIC),
+// found with psql's own heuristic. Statements are decoded in the dump's client_encoding (its
+// `SET client_encoding`), and bytes that are invalid in it are refused as the server would refuse them.
+// Multi-byte encodings whose trailing bytes can be ASCII (SJIS, BIG5, GBK, UHC, GB18030) cannot be a
+// server encoding and pg_dump never writes them; they are refused.
+import { isUtf8 } from 'node:buffer'
 import { DumpFormatError, TruncatedDumpError, UnknownMetaCommandError } from './errors.ts'
 
 export type DumpItem =
@@ -23,7 +31,10 @@ export type DumpItem =
   | { kind: 'comment'; text: string; line: number; offset: number }
 
 export interface SplitOptions {
-  /** A statement longer than this is taken for garbage (an unterminated quote, say). Default 128 MiB. */
+  /**
+   * A statement longer than this is refused. Default (and most) 500 MiB: a statement becomes one
+   * JavaScript string, and V8 caps those at 512 MiB.
+   */
   maxStatementBytes?: number
 }
 
@@ -66,12 +77,16 @@ const SLASH = 0x2f
 const STAR = 0x2a
 const SEMI = 0x3b
 const DOT = 0x2e
+const LPAREN = 0x28
+const RPAREN = 0x29
+/** The most a statement can be: one JavaScript string (V8's limit is 2^29 - 24 characters). */
+export const MAX_STATEMENT_BYTES = 500 * 1024 * 1024
 const COMMENT_KEEP = 256
 const META_MAX = 64 * 1024
 
 // Bytes the Normal state must look at; everything else is skipped in a tight loop.
 const SPECIAL = new Uint8Array(256)
-for (const c of [NL, SQ, DQ, DOLLAR, DASH, SLASH, SEMI, 0x45, 0x65, 0]) SPECIAL[c] = 1
+for (const c of [NL, SQ, DQ, DOLLAR, DASH, SLASH, SEMI, LPAREN, RPAREN, 0x45, 0x65, 0]) SPECIAL[c] = 1
 
 const IDENT = new Uint8Array(256)
 for (let c = 0; c < 256; c++) {
@@ -102,6 +117,16 @@ export class DumpLexer {
   private commentReturn = S.Normal
   private dollarDelim: Buffer = Buffer.alloc(0)
   private standardStrings = true
+  private encoding: DumpEncoding = UTF8_ENCODING
+  private parenDepth = 0
+  // psql's BEGIN ATOMIC heuristic: the statement's first identifiers (their first letters, for
+  // CREATE [OR REPLACE] FUNCTION|PROCEDURE), how many identifiers, and the BEGIN/CASE ... END depth
+  private track = false
+  private words = ''
+  private wordCount = 0
+  private word = ''
+  private inWord = false
+  private beginDepth = 0
 
   // the comment or meta-command being accumulated between statements
   private textPieces: Buffer[] = []
@@ -115,7 +140,7 @@ export class DumpLexer {
   private readonly maxStatementBytes: number
 
   constructor(opts: SplitOptions = {}) {
-    this.maxStatementBytes = opts.maxStatementBytes ?? 128 * 1024 * 1024
+    this.maxStatementBytes = Math.min(opts.maxStatementBytes ?? MAX_STATEMENT_BYTES, MAX_STATEMENT_BYTES)
   }
 
   /** Total bytes fully scanned so far. */
@@ -167,9 +192,14 @@ export class DumpLexer {
     return out
   }
 
+  private chunk?: Buffer
+  private chunkLength = 0
+
   private scan(data: Buffer, eof: boolean): DumpItem[] {
     const out: DumpItem[] = []
     const n = data.length
+    this.chunk = data
+    this.chunkLength = n
     let i = 0
     // start of the current statement's bytes within data, -1 when not in a statement
     let seg = this.inStatement() ? 0 : -1
@@ -199,6 +229,11 @@ export class DumpLexer {
             }
           } else if (b === BS) {
             this.beginText(i, S.Meta)
+          } else if (b === 0xef && this.base + i === 0) {
+            // a UTF-8 byte-order mark (editors add it): psql passes over it, and so do we
+            if (n < 3 && !eof) break scan
+            if (data[1] === 0xbb && data[2] === 0xbf) i += 3
+            else seg = this.beginStatement(i)
           } else {
             if (this.base + i === 0) this.checkMagic(data)
             seg = this.beginStatement(i)
@@ -225,8 +260,10 @@ export class DumpLexer {
           let loneE = this.loneE
           // true only right after an E'' string closed: a quote there continues it ('' escape)
           let closedE = this.closedE
+          const track = this.track
           while (i < n) {
             const b = data[i]!
+            if (track) this.trackWord(b, prevIdent)
             if (SPECIAL[b] === 0) {
               loneE = false
               closedE = false
@@ -241,11 +278,25 @@ export class DumpLexer {
               i++
             } else if (b === SEMI) {
               i++
+              if (this.parenDepth > 0 || this.beginDepth > 0) {
+                prevIdent = false
+                loneE = false
+                closedE = false
+                continue
+              }
               this.prevIdent = false
               this.loneE = false
               this.finishStatement(data, seg, i, out)
               seg = -1
               continue scan
+            } else if (b === LPAREN || b === RPAREN) {
+              if (b === LPAREN) this.parenDepth++
+              else if (this.parenDepth > 0) this.parenDepth--
+              prevIdent = false
+              loneE = false
+              closedE = false
+              i++
+              continue
             } else if (b === SQ) {
               this.state = loneE || closedE || !this.standardStrings ? S.EQuote : S.SQuote
               this.escapeNext = false
@@ -501,6 +552,7 @@ export class DumpLexer {
     if (copySeg >= 0 && this.state === S.CopyData) pushCopy(out, data, copySeg, i)
     this.carry = i < n ? Buffer.from(data.subarray(i)) : Buffer.alloc(0)
     this.base += i
+    this.chunk = undefined
     return out
   }
 
@@ -517,7 +569,38 @@ export class DumpLexer {
     this.prevIdent = false
     this.loneE = false
     this.closedE = false
+    this.parenDepth = 0
+    this.beginDepth = 0
+    this.words = ''
+    this.wordCount = 0
+    this.word = ''
+    this.inWord = false
+    // only a statement starting with C can be CREATE FUNCTION/PROCEDURE: the others skip the tracking
+    this.track = i < this.chunkLength && (this.chunk![i]! | 0x20) === 0x63
     return i
+  }
+
+  /** Feed one byte of a tracked statement's Normal text (psql's identifier-based BEGIN/END counting). */
+  private trackWord(b: number, prevIdent: boolean): void {
+    if (IDENT[b] === 1 && (this.inWord || (!prevIdent && !(b >= 0x30 && b <= 0x39) && b !== DOLLAR))) {
+      this.inWord = true
+      if (this.word.length < 10) this.word += String.fromCharCode(b | 0x20)
+      return
+    }
+    if (!this.inWord) return
+    this.inWord = false
+    const w = this.word
+    this.word = ''
+    if (this.wordCount < 4 && (w === 'create' || w === 'function' || w === 'procedure' || w === 'or' || w === 'replace')) {
+      this.words = this.words.padEnd(this.wordCount, ' ') + w[0]
+    }
+    this.wordCount++
+    if (this.parenDepth === 0 && /^c(f|p|or[fp])/.test(this.words)) {
+      if (w === 'begin') this.beginDepth++
+      else if (w === 'case') {
+        if (this.beginDepth >= 1) this.beginDepth++
+      } else if (w === 'end' && this.beginDepth > 0) this.beginDepth--
+    }
   }
 
   private addPiece(buf: Buffer): void {
@@ -525,8 +608,12 @@ export class DumpLexer {
     this.pieceBytes += buf.length
     if (this.pieceBytes > this.maxStatementBytes) {
       throw new DumpFormatError(
-        `a statement longer than ${this.maxStatementBytes} bytes starts at line ${this.stmtLine} (byte offset ${this.stmtOffset}); the dump is garbled or has an unterminated quote`,
-        { position: { line: this.stmtLine, offset: this.stmtOffset }, statement: this.statementExcerpt() },
+        `a statement longer than ${this.maxStatementBytes} bytes (the most the loader holds as one statement) starts at line ${this.stmtLine} (byte offset ${this.stmtOffset})`,
+        {
+          position: { line: this.stmtLine, offset: this.stmtOffset },
+          statement: this.statementExcerpt(),
+          fix: 'if the statement really is that long, load the dump with psql -f, or dump that table as COPY data (pg_dump without --inserts); otherwise the dump has an unterminated quote from the position shown',
+        },
       )
     }
     this.pieces.push(buf)
@@ -537,8 +624,8 @@ export class DumpLexer {
     const bytes = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces)
     this.pieces = []
     this.pieceBytes = 0
-    const sql = bytes.toString('utf8')
     const pos = { line: this.stmtLine, offset: this.stmtOffset }
+    const sql = this.decode(bytes, pos)
     if (COPY_FROM_STDIN.test(sql)) {
       out.push({ kind: 'copy-start', sql, ...pos })
       this.state = S.CopyHeaderRest
@@ -546,6 +633,8 @@ export class DumpLexer {
     }
     const scs = STANDARD_STRINGS.exec(sql)
     if (scs) this.standardStrings = !/^(off|false|no|0)$/i.test(scs[1]!)
+    const enc = CLIENT_ENCODING.exec(sql)
+    if (enc) this.encoding = dumpEncoding(enc[1]!, pos)
     out.push({ kind: 'statement', sql, ...pos })
     this.state = S.Between
   }
@@ -616,6 +705,28 @@ export class DumpLexer {
     })
   }
 
+  /** The statement's text, decoded in the dump's client_encoding; invalid bytes are refused. */
+  private decode(bytes: Buffer, pos: { line: number; offset: number }): string {
+    const { name, decoder } = this.encoding
+    if (decoder === 'utf8') {
+      if (isUtf8(bytes)) return bytes.toString('utf8')
+    } else if (decoder === 'latin1') {
+      return bytes.toString('latin1')
+    } else {
+      try {
+        return decoder.decode(bytes)
+      } catch {
+        // reported below
+      }
+    }
+    const text = bytes.toString('utf8')
+    throw new DumpFormatError(`invalid byte sequence for encoding "${name}" in the statement at line ${pos.line} (byte offset ${pos.offset}); the server would refuse it`, {
+      position: pos,
+      statement: text.replace(/\s+/g, ' ').trim().slice(0, 300),
+      fix: `the dump's text is not in ${name}: correct its SET client_encoding line to the encoding the file is really in, or re-encode the file (iconv)`,
+    })
+  }
+
   private statementExcerpt(): string {
     const head = Buffer.concat(this.pieces.slice(0, 4)).subarray(0, 300).toString('utf8')
     return head.replace(/\s+/g, ' ').trim()
@@ -623,7 +734,50 @@ export class DumpLexer {
 }
 
 const COPY_FROM_STDIN = /^COPY\s[\s\S]*\sFROM\s+stdin\b[\s\S]*;$/i
+const CLIENT_ENCODING = /^SET\s+(?:SESSION\s+)?client_encoding\s*(?:=|TO)\s*'?([\w-]+)'?\s*;$/i
 const STANDARD_STRINGS = /^SET\s+(?:SESSION\s+)?standard_conforming_strings\s*(?:=|TO)\s*'?(\w+)'?\s*;$/i
+
+export interface DumpEncoding {
+  /** PostgreSQL's name, as the dump wrote it. */
+  name: string
+  decoder: 'utf8' | 'latin1' | TextDecoder
+}
+
+const UTF8_ENCODING: DumpEncoding = { name: 'UTF8', decoder: 'utf8' }
+
+// PostgreSQL client encodings whose every byte >= 0x80 (ASCII stays ASCII, so the byte-level split is
+// right), by PostgreSQL's normalised name (lower case, alphanumerics only), as WHATWG labels
+const WHATWG: Record<string, string> = {
+  win866: 'ibm866', alt: 'ibm866', win874: 'windows-874', koi8r: 'koi8-r', koi8: 'koi8-r', koi8u: 'koi8-u',
+  eucjp: 'euc-jp', euckr: 'euc-kr', euccn: 'gbk', iso88595: 'iso-8859-5', iso88596: 'iso-8859-6',
+  iso88597: 'iso-8859-7', iso88598: 'iso-8859-8', latin2: 'iso-8859-2', iso88592: 'iso-8859-2',
+  latin3: 'iso-8859-3', iso88593: 'iso-8859-3', latin4: 'iso-8859-4', iso88594: 'iso-8859-4',
+  latin5: 'iso-8859-9', iso88599: 'iso-8859-9', latin6: 'iso-8859-10', iso885910: 'iso-8859-10',
+  latin7: 'iso-8859-13', iso885913: 'iso-8859-13', latin8: 'iso-8859-14', iso885914: 'iso-8859-14',
+  latin9: 'iso-8859-15', iso885915: 'iso-8859-15', latin10: 'iso-8859-16', iso885916: 'iso-8859-16',
+}
+for (let n = 1250; n <= 1258; n++) WHATWG[`win${n}`] = WHATWG[`windows${n}`] = `windows-${n}`
+
+/** The decoder for a dump's `SET client_encoding`; an encoding the loader cannot split is refused. */
+export function dumpEncoding(name: string, pos: { line: number; offset: number }): DumpEncoding {
+  const key = name.toLowerCase().replace(/[^a-z0-9]/g, '')
+  // SQL_ASCII: no conversion, so the bytes must already be valid in the (UTF-8) server encoding
+  if (key === 'utf8' || key === 'unicode' || key === 'sqlascii') return { name, decoder: 'utf8' }
+  // true ISO-8859-1 (WHATWG's "latin1" label means windows-1252)
+  if (key === 'latin1' || key === 'iso88591') return { name, decoder: 'latin1' }
+  const label = WHATWG[key]
+  if (label) {
+    try {
+      return { name, decoder: new TextDecoder(label, { fatal: true }) }
+    } catch {
+      // this Node.js build lacks the encoding (small-icu): refused below
+    }
+  }
+  throw new DumpFormatError(`the dump sets client_encoding '${name}' at line ${pos.line}, which the loader cannot read`, {
+    position: pos,
+    fix: 'dump with a UTF8 (or single-byte) client encoding (pg_dump --encoding=UTF8), or load this one with psql',
+  })
+}
 
 function pushCopy(out: DumpItem[], data: Buffer, from: number, to: number): void {
   if (from >= 0 && to > from) out.push({ kind: 'copy-data', data: data.subarray(from, to) })
