@@ -14,6 +14,7 @@ import { runContainerCases } from './cases/container.ts'
 import { HostEnvironment, prebuildFrontend, storeSnapshot, type StoredSnapshot } from './cases/host.ts'
 import { runSeedPull, startSeedFixture } from './cases/seed.ts'
 import { Cleanup } from './cleanup.ts'
+import { openTestDatabases } from '../lib/test-db/index.ts'
 import { writeDemoDump } from './dump.ts'
 import { gzipSize } from './gzip.ts'
 import { loadAverage, machineFacts } from './machine.ts'
@@ -252,6 +253,21 @@ async function hostCases(
       if (spares.length) {
         out.push({ id: 'reset:spare', label: 'background: spare copy for the next reset', status: 'ok', samples: spares, note: 'after start and after each reset, off the critical path: CREATE DATABASE ... TEMPLATE pristine STRATEGY FILE_COPY (the copy\'s own timer)' })
       }
+      out.push(await measure('reset:test-db', 'a test database from a warm pool (acquire, from code)', Math.max(opts.repeat, 5), cleanup, async () => {
+        // no cleanup of its own: the pool lives in the environment's in-memory cluster, discarded with it
+        const pool = await openTestDatabases({ home: e.settings.home, size: 1 })
+        return async (rep) => {
+          await pool.fill() // untimed: a pool is made ahead of time
+          const started = performance.now()
+          const db = await pool.acquire()
+          const ms = performance.now() - started
+          if (!db.fromPool) throw new Error('the pool had no ready copy')
+          await db.release()
+          await pool.settle()
+          log(`test database #${rep}: ${(ms).toFixed(1)} ms`)
+          return { ms }
+        }
+      }, 'rotv-dev/test-db: openTestDatabases().acquire() takes a ready copy of the pristine snapshot by a rename (its release and the refill are not timed)'))
     }
     return { cases: out, coldSamples }
   } finally {

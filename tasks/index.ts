@@ -14,5 +14,6 @@ import stop from './stop.ts'
 import validateEnv from './validate-env.ts'
 import validateSchema from './validate-schema.ts'
 import schedule from './schedule.ts'
+import testDb from './test-db.ts'
 
-export const tasks: readonly TaskDefinition[] = [start, stop, status, reset, logs, seed, seedFresh, snapshots, schedule, build, bumpVersion, validateEnv, validateSchema, envExample]
+export const tasks: readonly TaskDefinition[] = [start, stop, status, reset, logs, seed, seedFresh, snapshots, schedule, testDb, build, bumpVersion, validateEnv, validateSchema, envExample]

@@ -5,6 +5,7 @@
 // of the value's kind and counted per table, column and kind; the value itself is never kept or shown.
 import type { Keyed } from './transforms.ts'
 import { fakeName, hashEmail, hashToken } from './transforms.ts'
+import { WordBloom, wordLanes, type WordSink } from './field-filter.ts'
 
 /** What a personal column holds, for the fake that masks a finding and for the report. */
 export type LeakKind = 'email' | 'name' | 'id' | 'phone' | 'secret' | 'value'
@@ -33,9 +34,17 @@ const WORD = /[\p{L}\p{N}](?:[\p{L}\p{N}._%+@'’-]*[\p{L}\p{N}])?/gu
 /** A word-number limit per value: names and addresses are short; a long text is not a fingerprint. */
 const MAX_WORDS = 6
 const TOKEN_MEMO_LIMIT = 1 << 20
-const SEEN_LIMIT = 1 << 20
+/** Words met in text (32 MiB of bits): at a million distinct words a false "seen" (an extra rescan)
+ * stays near 1e-6 per personal value. */
+const SEEN_LOG2_BITS = 28
+const HEADS_LOG2_BITS = 24
 
-export class LeakIndex {
+export interface LeakIndexOptions {
+  /** Remember which words text has held, for needsRescan() (the first pass of a pull). */
+  trackSeen?: boolean
+}
+
+export class LeakIndex implements WordSink {
   private readonly sources: { source: string; kind: LeakKind }[] = []
   private readonly sourceIndex = new Map<string, number>()
   /** full fingerprint -> source index */
@@ -45,14 +54,30 @@ export class LeakIndex {
   /** first word's fingerprint -> word counts of values starting with it */
   private readonly first = new Map<string, Set<number>>()
   private readonly tokenMemo = new Map<string, string>()
-  /** Word fingerprint -> when (in values indexed so far) it was first met in text. */
-  private readonly firstSeen = new Map<string, number>()
-  private firstSeenOverflow = false
-  /** First word's fingerprint -> when (values indexed so far) the last value starting with it came. */
-  private readonly lastAdded = new Map<string, number>()
+  /** The first words of indexed values, by unkeyed hash: a word not in it starts no value, without an
+   * HMAC. Absent for an index read from storage (only keyed fingerprints are stored). */
+  private heads: WordBloom | undefined = new WordBloom(HEADS_LOG2_BITS)
+  /** Words met in text so far (first pass only). */
+  private readonly seen: WordBloom | undefined
+  /** A value was indexed whose first word text had already shown: that text must be scanned again. */
+  private seenBeforeIndexed = false
   private readonly findings = new Map<string, LeakFinding>()
+  private readonly lanes = new Int32Array(2)
 
-  constructor(private readonly k: Keyed) {}
+  constructor(private readonly k: Keyed, opts: LeakIndexOptions = {}) {
+    this.seen = opts.trackSeen ? new WordBloom(SEEN_LOG2_BITS) : undefined
+  }
+
+  /** Whether word(), and so the byte-level fast path, can tell a field holds no indexed value. */
+  get prefilters(): boolean {
+    return this.heads !== undefined
+  }
+
+  /** WordSink: one word of a text field, by its lanes (field-filter.ts). */
+  word(h1: number, h2: number): boolean {
+    this.seen?.add(h1, h2)
+    return this.heads === undefined || this.heads.has(h1, h2)
+  }
 
   get size(): number {
     return this.full.size
@@ -71,9 +96,12 @@ export class LeakIndex {
       this.sourceIndex.set(source, si)
     }
     this.full.set(fp, si)
-    const head = this.word(words[0]!.toLowerCase())
+    const lower = words[0]!.toLowerCase()
+    const head = this.wordFp(lower)
     this.meta.set(fp, [words.length, head])
-    this.lastAdded.set(head, this.full.size)
+    wordLanes(lower, this.lanes)
+    this.heads?.add(this.lanes[0]!, this.lanes[1]!)
+    if (this.seen?.has(this.lanes[0]!, this.lanes[1]!)) this.seenBeforeIndexed = true
     let counts = this.first.get(head)
     if (!counts) this.first.set(head, (counts = new Set()))
     counts.add(words.length)
@@ -89,12 +117,10 @@ export class LeakIndex {
     const spans: { start: number; end: number; si: number; norm: string }[] = []
     for (let i = 0; i < words.length; i++) {
       const w = words[i]!
-      const head = this.word(w[0].toLowerCase())
-      if (!this.firstSeen.has(head)) {
-        if (this.firstSeen.size < SEEN_LIMIT) this.firstSeen.set(head, this.full.size)
-        else this.firstSeenOverflow = true
-      }
-      const counts = this.first.get(head)
+      const lower = w[0].toLowerCase()
+      wordLanes(lower, this.lanes)
+      if (!this.word(this.lanes[0]!, this.lanes[1]!)) continue
+      const counts = this.first.get(this.wordFp(lower))
       if (!counts) continue
       // Longest match first: "Jane Doe" before a user named "Jane".
       for (const n of [...counts].sort((a, b) => b - a)) {
@@ -132,12 +158,7 @@ export class LeakIndex {
   /** True when a word met in text before its value was indexed starts an indexed value: the text that
    * passed before must be scanned again (pg_dump writes tables by name, so users come after news). */
   needsRescan(): boolean {
-    if (this.firstSeenOverflow) return this.full.size > 0
-    for (const [head, added] of this.lastAdded) {
-      const seen = this.firstSeen.get(head)
-      if (seen !== undefined && added > seen) return true
-    }
-    return false
+    return this.seenBeforeIndexed
   }
 
   /** A copy that only scans (for the second pass): same fingerprints, no findings, nothing seen. */
@@ -147,7 +168,7 @@ export class LeakIndex {
     for (const [k, v] of this.sourceIndex) copy.sourceIndex.set(k, v)
     for (const [k, v] of this.full) copy.full.set(k, v)
     for (const [k, v] of this.meta) copy.meta.set(k, v)
-    for (const [k, v] of this.lastAdded) copy.lastAdded.set(k, v)
+    copy.heads = this.heads?.copy()
     for (const [k, v] of this.first) copy.first.set(k, new Set(v))
     return copy
   }
@@ -176,6 +197,7 @@ export class LeakIndex {
 
   static fromStored(k: Keyed, stored: StoredFingerprints): LeakIndex {
     const idx = new LeakIndex(k)
+    idx.heads = undefined // every word is looked up by its keyed fingerprint
     for (const s of stored.sources) {
       idx.sourceIndex.set(s.source, idx.sources.push({ ...s }) - 1)
     }
@@ -193,7 +215,7 @@ export class LeakIndex {
     return this.k.hmac(`leak\0${norm}`).subarray(0, 12).toString('base64')
   }
 
-  private word(lower: string): string {
+  private wordFp(lower: string): string {
     let fp = this.tokenMemo.get(lower)
     if (fp === undefined) {
       fp = this.k.hmac(`leak-word\0${lower}`).subarray(0, 6).toString('base64')

@@ -11,6 +11,7 @@ import type { NormalizedRules } from './rules.ts'
 import { columnTransform, devPasswordHash, keyed, saltFingerprint, type ValueTransform } from './transforms.ts'
 import { freeTextTransform, type DetectionCounts, type DetectorName, type FreeTextTransform } from './detectors.ts'
 import { LeakIndex, type LeakFinding, type LeakKind } from './leak-scan.ts'
+import { mustDecode } from './field-filter.ts'
 
 export const MIN_SALT_LENGTH = 16
 
@@ -49,6 +50,7 @@ export interface AnonymizationRecord {
 }
 
 const NL = 0x0a
+const TAB = 0x09
 /** Distinct values remembered per column (repeats skip decode, HMAC and encode); cleared when full. */
 const MEMO_LIMIT = 65_536
 const END = Buffer.from('\n\\.\n')
@@ -83,6 +85,9 @@ interface ActiveTable {
   /** Column positions whose outputs must stay distinct. */
   unique: { index: number; column: string; seen: Set<string> }[]
   rows: number
+  /** Only detectors and the scan look at this table's fields: a row whose bytes cannot hold anything
+   * for them (field-filter.ts) passes through without being decoded. */
+  prefilter: boolean
 }
 
 export class AnonymizeStream extends Transform {
@@ -115,7 +120,7 @@ export class AnonymizeStream extends Transform {
     this.k = keyed(settings.salt)
     this.rescan = opts.rescan !== undefined
     this.detectAll = opts.detect === true
-    this.leak = opts.rescan ?? (settings.rules.leakScan ? new LeakIndex(this.k) : undefined)
+    this.leak = opts.rescan ?? (settings.rules.leakScan ? new LeakIndex(this.k, { trackSeen: true }) : undefined)
     this.rules = settings.rules
     this.strict = settings.strict === true
     this.record = {
@@ -230,6 +235,8 @@ export class AnonymizeStream extends Transform {
         passStart = next
         this.record.tables[this.active!.key]!.rows = ++this.active!.rows
         if (this.active!.ops.length) this.rewriteRow(buf.toString('utf8', pos, lineEnd)) // fingerprints only
+      } else if (this.active!.prefilter && !this.rowNeedsDecode(buf, pos, lineEnd)) {
+        this.active!.rows++ // unchanged: it stays in the pass-through run
       } else {
         const row = this.rewriteRow(buf.toString('utf8', pos, lineEnd))
         if (row !== undefined) {
@@ -294,7 +301,7 @@ export class AnonymizeStream extends Transform {
     if (rule === 'truncate-table') {
       // The rows go, but their personal-looking values are fingerprinted: a session id in a log is a finding.
       const ops = this.leak ? header.columns.map((column) => (looksPersonal(column) ? this.op(column, { collect: 'secret' }) : undefined)) : []
-      this.active = { key, ops: ops.some(Boolean) ? ops : [], ruled: true, unique: [], rows: 0 }
+      this.active = { key, ops: ops.some(Boolean) ? ops : [], ruled: true, unique: [], rows: 0, prefilter: false }
       this.record.tables[key] = { rows: 0, truncated: true, columns: [] }
       this.state = 'copy-drop'
       return
@@ -328,7 +335,7 @@ export class AnonymizeStream extends Transform {
       this.atLineStart = true
       return
     }
-    this.active = { key, ops, ruled: touched.length > 0, unique, rows: 0 }
+    this.active = { key, ops, ruled: touched.length > 0, unique, rows: 0, prefilter: this.canPrefilter(ops) }
     if (touched.length) this.record.tables[key] = { rows: 0, truncated: false, columns: touched }
     this.state = 'copy-rule'
   }
@@ -343,8 +350,26 @@ export class AnonymizeStream extends Transform {
       this.atLineStart = true
       return
     }
-    this.active = { key, ops, ruled: false, unique: [], rows: 0 }
+    this.active = { key, ops, ruled: false, unique: [], rows: 0, prefilter: this.canPrefilter(ops) }
     this.state = 'copy-rule'
+  }
+
+  private canPrefilter(ops: (ColumnOp | undefined)[]): boolean {
+    return ops.every((o) => o === undefined || (!o.transform && !o.collect && (!o.scan || this.leak!.prefilters)))
+  }
+
+  /** Whether any field of the row at buf[start, lineEnd) must be decoded (see field-filter.ts). */
+  private rowNeedsDecode(buf: Buffer, start: number, lineEnd: number): boolean {
+    const ops = this.active!.ops
+    for (let col = 0; col < ops.length; col++) {
+      let end = buf.indexOf(TAB, start)
+      if (end === -1 || end > lineEnd) end = lineEnd
+      const op = ops[col]
+      if (op && mustDecode(buf, start, end, op.detect !== undefined, op.scan ? this.leak : undefined)) return true
+      if (end === lineEnd) return false
+      start = end + 1
+    }
+    return false
   }
 
   private op(column: string, o: Partial<ColumnOp>): ColumnOp {

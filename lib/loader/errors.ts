@@ -80,6 +80,17 @@ export class UnknownMetaCommandError extends DumpLoadError {
   }
 }
 
+/** A `\connect` to another database: psql would load the rest there; the loader loads one database. */
+export class ConnectMetaCommandError extends DumpLoadError {
+  constructor(command: string, args: string, target: string | undefined, current: string, position: DumpPosition) {
+    super(`the dump switches to database "${target ?? ''}" (${command} ${args}), and the loader loads into one database ("${current}")`, {
+      position,
+      statement: `${command} ${args}`,
+      fix: 'dump the one database without --create (the tool\'s pulls use pg_dump --clean --if-exists --no-owner --no-acl), not with pg_dumpall; or load this file with psql -f',
+    })
+  }
+}
+
 /** CREATE EXTENSION failed because the server's PostgreSQL build does not ship the extension. */
 export class MissingExtensionError extends DumpLoadError {
   readonly extension: string

@@ -18,6 +18,7 @@ import { from as copyFrom } from 'pg-copy-streams'
 import { classifyStatement } from './classify-statement.ts'
 import { LoaderConnection, WorkerPool, bulkLoadSettings, defaultParallelism, terminateBackends, type SessionState } from './connections.ts'
 import {
+  ConnectMetaCommandError,
   DumpLoadCancelledError,
   DumpLoadError,
   MissingExtensionError,
@@ -175,6 +176,8 @@ class DumpLoad {
   private created = new Map<string, boolean>()
   private indexTable = new Map<string, string>()
   private inTransaction = false
+  /** The target database's name (a \connect to it is a no-op). */
+  private database = ''
   /** The target database was empty and the dump has run nothing but SETs and --clean DROPs so far. */
   private prologue = false
 
@@ -243,8 +246,11 @@ class DumpLoad {
       })
     }
     this.pool = new WorkerPool(this.workers)
-    const { rows } = await this.main.client.query<{ server_version: string; empty: boolean }>(`SELECT current_setting('server_version') AS server_version, ${EMPTY_DATABASE} AS empty`)
+    const { rows } = await this.main.client.query<{ server_version: string; db: string; empty: boolean }>(
+      `SELECT current_setting('server_version') AS server_version, current_database() AS db, ${EMPTY_DATABASE} AS empty`,
+    )
     this.prologue = rows[0]?.empty === true
+    this.database = rows[0]?.db ?? ''
     return rows[0]?.server_version ?? 'unknown'
   }
 
@@ -309,7 +315,10 @@ class DumpLoad {
           break
         case 'meta':
           if (item.command === '\\connect' || item.command === '\\c') {
-            this.warnings.push(`line ${item.line}: ignored "${item.command} ${item.args}"; everything loads into the connection's database`)
+            // psql would go on in another database; loading that here would mix two databases into
+            // one. Only a \connect to the database being loaded is a no-op.
+            const target = connectTarget(item.args)
+            if (target !== undefined && target !== this.database) throw new ConnectMetaCommandError(item.command, item.args, target, this.database, { line: item.line, offset: item.offset })
           }
           // \restrict / \unrestrict (pg_dump 17.6+, 15.14+) guard psql against injected meta-commands: no-ops here
           break
@@ -745,6 +754,20 @@ interface TableWork {
   tail?: Promise<void>
   shared: Promise<void>[]
   attach: { info: StatementInfo; session: SessionState }[]
+}
+
+/**
+ * The database a psql `\connect` argument names: `db`, `"db"`, or pg_dump --create's
+ * `-reuse-previous=on "dbname='db'"`; undefined when it names none (psql then keeps the current one).
+ */
+export function connectTarget(args: string): string | undefined {
+  const rest = args.replace(/^-reuse-previous=\S*\s*/, '').trim()
+  if (!rest || rest === '-' || rest.startsWith('- ')) return undefined
+  const word = /^"((?:[^"]|"")*)"|^(\S+)/.exec(rest)
+  const first = word?.[1] !== undefined ? word[1].replace(/""/g, '"') : (word?.[2] ?? '')
+  const conninfo = /(?:^|\s)dbname\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S+))/.exec(first)
+  if (conninfo) return (conninfo[1] ?? conninfo[2] ?? '').replace(/\\(.)/g, '$1')
+  return first
 }
 
 function isDumpFile(x: unknown): x is DumpFile {
