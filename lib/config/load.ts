@@ -31,6 +31,8 @@ export interface Config {
     defaultSource: string
     sources: Record<string, SourceConfig>
   }
+  /** How to reach a snapshot registry (push, pull, the registry source). */
+  registry: { authFile?: string; tlsVerify: boolean; caFile?: string }
   container: { image: string; baseImage?: string; name: string; engine?: 'podman' | 'docker'; publishAddress: string }
   session: { secret?: string }
   oauth: { google?: { clientId: string; clientSecret: string } }
@@ -53,6 +55,8 @@ export interface SourceConfig {
   dbUser: string
   url?: string
   file?: string
+  /** registry source: the OCI reference of the team's snapshot. */
+  registry?: string
 }
 
 export type Origin = 'default' | 'file' | 'environment'
@@ -288,6 +292,11 @@ function buildConfig(
     dbName: str('DB_NAME') ?? 'rotv',
     snapshot: str('SNAPSHOT') ?? defaultSource,
     seed: { maxAgeDays: num('SEED_MAX_AGE_DAYS'), defaultSource, sources },
+    registry: {
+      authFile: str('REGISTRY_AUTH_FILE') ? expandHome(str('REGISTRY_AUTH_FILE')!, root) : undefined,
+      tlsVerify: (parsed.get('REGISTRY_TLS_VERIFY') as boolean | undefined) ?? true,
+      caFile: str('REGISTRY_CA_FILE') ? expandHome(str('REGISTRY_CA_FILE')!, root) : undefined,
+    },
     container: {
       image: str('ROTV_IMAGE') ?? 'localhost/rotv:latest',
       baseImage: str('ROTV_BASE_IMAGE'),
@@ -309,7 +318,8 @@ function buildConfig(
     const host = get('HOST')
     const url = get('DATABASE_URL')
     const file = prefix === 'PRODUCTION_' ? str('SEED_FILE') : get('FILE')
-    const kind: SourceKind | undefined = explicitKind ?? (host ? 'ssh+podman' : url ? 'url' : file ? 'file' : undefined)
+    const registry = get('REGISTRY')
+    const kind: SourceKind | undefined = explicitKind ?? (host ? 'ssh+podman' : url ? 'url' : file ? 'file' : registry ? 'registry' : undefined)
     if (!kind || kind === 'demo') return undefined
     return {
       ...baseSource(name),
@@ -324,6 +334,7 @@ function buildConfig(
       dbUser: get('DB_USER') ?? 'rotv',
       url,
       file: file ? expandHome(file, base) : undefined,
+      registry,
     }
   }
 }
