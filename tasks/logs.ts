@@ -24,14 +24,14 @@ export default defineTask({
       const cmd = await containerLogsCommand(ctx.loaded.config.dataHome, { lines, follow })
       const code = await streamTo(cmd.engine, cmd.args, ctx.signal)
       if (!follow && code !== 0) throw new RotvError(`${cmd.engine} logs exited with ${code}`, { fix: 'npx tsx Taskfile.ts status' })
-      return { summary: follow ? 'stopped following' : 'container output' }
+      return { summary: follow ? 'stopped' : 'container output', endedByInterrupt: follow }
     }
     const state = await readState(ctx.loaded.config.dataHome)
     if (!state) throw new RotvError('no environment has been started', { fix: 'run `npx tsx Taskfile.ts start`' })
     const files = [state.logs.app, state.logs.postgres].filter((f) => existsSync(f))
     const code = await streamTo('tail', ['-n', String(lines), ...(follow ? ['-F'] : []), ...files], ctx.signal)
     if (!follow && code !== 0) throw new RotvError(`tail exited with ${code}`)
-    return { summary: follow ? 'stopped following' : `${files.length} log files` }
+    return { summary: follow ? 'stopped' : `${files.length} log files`, endedByInterrupt: follow }
   },
 })
 

@@ -31,7 +31,8 @@ export default defineTask({
       onProgress: (p) => io.progress(`${mb(p.bytes)} received at ${mb(p.bytesPerSecond)}/s, ${seconds(p.elapsedMs)}`),
     })
     for (const n of result.notices) {
-      const text = n.command ? `${n.message} (${n.command})` : n.message
+      // The message ends with the command where there is one; printing n.command again said it twice.
+      const text = n.command && !n.message.includes(n.command) ? `${n.message}; refresh it with: ${n.command}` : n.message
       if (n.level === 'warn') io.warn(text)
       else io.log(text)
     }

@@ -60,13 +60,13 @@ export default defineTask({
     if (action !== 'list') throw new RotvError(`unknown action "${action}"`, { fix: 'use list, rm NAME, verify NAME, export NAME or scan NAME' })
     const all = await store.list()
     const maxAge = ctx.loaded.config.seed.maxAgeDays
-    for (const m of all) {
+    // Columns as wide as their widest cell: an age like "less than a minute" no longer shifts the rest.
+    const rows = all.map((m) => {
       const age = ageOf(m)
-      const biggest = Object.entries(m.tables).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([t, n]) => `${t.replace(/^public\./, '')} ${n}`)
-      io.log(
-        `${m.name.padEnd(16)} ${m.source.kind.padEnd(10)} ${`${age.text} old${age.days > maxAge ? ' (STALE)' : ''}`.padEnd(18)} ${mb(m.compressedBytes).padStart(9)} on disk  ${m.totalRows.toLocaleString('en-US')} rows (${biggest.join(', ')})${m.anonymized ? '  anonymized' : ''}${m.synthetic ? '  synthetic' : ''}`,
-      )
-    }
+      const biggest = Object.entries(m.tables).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([t, n]) => `${t.replace(/^public\./, '')} ${n.toLocaleString('en-US')}`)
+      return [m.name, m.source.kind, `${age.text} old${age.days > maxAge ? ' (STALE)' : ''}`, `${mb(m.compressedBytes)} on disk`, `${m.totalRows.toLocaleString('en-US')} rows`, `(${biggest.join(', ')})${m.anonymized ? '  anonymized' : ''}${m.synthetic ? '  synthetic' : ''}`]
+    })
+    for (const line of alignColumns(rows, [3, 4])) io.log(line)
     const st = await scheduleStatus(ctx.loaded.config.dataHome)
     const scheduled = describeSchedule(st)
     if (scheduled && st.lastRun && !st.lastRun.ok) io.warn(scheduled)
@@ -74,3 +74,9 @@ export default defineTask({
     return { summary: all.length ? `${all.length} snapshot${all.length > 1 ? 's' : ''}` : 'no snapshots yet (npx tsx Taskfile.ts seed)', data: all }
   },
 })
+
+/** Cells padded to their column's widest; the columns in `right` are right-aligned (sizes, counts). */
+function alignColumns(rows: string[][], right: number[]): string[] {
+  const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), [])
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : right.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  '))
+}

@@ -4,7 +4,7 @@ import { startHost, stopHost } from '../lib/runtime/host.ts'
 import { followAndStop, startContainer } from '../lib/runtime/container.ts'
 import { containerSettings } from '../lib/container/settings.ts'
 import { containerSnapshot } from '../lib/container/snapshot.ts'
-import { runtimeForStart } from '../lib/container/select-runtime.ts'
+import { assertNotRunningElsewhere, runtimeForStart } from '../lib/container/select-runtime.ts'
 import { defineTask } from '../lib/tasks/types.ts'
 import { RotvError } from '../lib/errors.ts'
 import { countsLine } from './format.ts'
@@ -36,7 +36,9 @@ export default defineTask({
 
     const foreground = Boolean(ctx.invocations.get('start')?.options.foreground)
     const dbOnly = Boolean(ctx.invocations.get('start')?.options['db-only'])
-    if ((await runtimeForStart(config)) === 'container') {
+    const runtime = await runtimeForStart(config, (line) => io.log(line))
+    assertNotRunningElsewhere(config, runtime)
+    if (runtime === 'container') {
       if (dbOnly) throw new RotvError('start --db-only runs on the host runtime only (for now)', { fix: 'run it with RUNTIME=host' })
       const settings = containerSettings(config)
       const result = await startContainer(settings, { snapshot: await containerSnapshot(store, name), signal: ctx.signal, onProgress: (m) => io.progress(m) })
@@ -46,7 +48,7 @@ export default defineTask({
       if (foreground) {
         io.log(`${summary}\n(attached: Ctrl-C stops the container)`)
         await followAndStop(config.dataHome, ctx.signal)
-        return { summary: 'stopped', data: { url: result.url } }
+        return { summary: 'stopped', data: { url: result.url }, endedByInterrupt: true }
       }
       return {
         summary,
@@ -72,7 +74,7 @@ export default defineTask({
       io.log(`${summary}\n(attached: Ctrl-C stops the app and PostgreSQL)`)
       await Promise.race([result.exited, new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }))])
       await stopHost(config.dataHome)
-      return { summary: 'stopped', data: { url: result.url } }
+      return { summary: 'stopped', data: { url: result.url }, endedByInterrupt: true }
     }
     return {
       summary,

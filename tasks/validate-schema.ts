@@ -34,14 +34,16 @@ export default defineTask({
       onProgress: (m) => io.progress(m),
       onScratchServer: (s) => io.log(`throwaway PostgreSQL on port ${s.port} in ${s.dir} (removed when done)`),
     })
-    const lines = formatValidation(result)
+    // The bundled demo data was never anyone's production: the report says so instead.
+    const side = (await openStore(config.dataHome).get(name))?.source.kind === 'demo' ? 'the demo data' : 'production'
+    const lines = formatValidation(result, side)
     const pending = result.migrations.pending.length
     const summary = result.ok
       ? `snapshot "${name}" matches the migrations${pending ? ` once the ${pending} pending migration${pending === 1 ? ' is' : 's are'} applied` : ''}`
       : `snapshot "${name}": ${result.drift.length} schema difference${result.drift.length === 1 ? '' : 's'} the migrations do not explain` +
         `${result.migrations.missingFromRepository.length ? `, ${result.migrations.missingFromRepository.length} applied migration(s) missing from the repository` : ''}` +
         `${result.pendingFailure ? ', and a pending migration fails on it' : ''}`
-    for (const c of result.migrations.changedSinceApplied) io.warn(`${c.id} changed after production applied it; the change never runs there: put it in a new migration`)
+    for (const c of result.migrations.changedSinceApplied) io.warn(`${c.id} changed after ${side} applied it; the change never runs there: put it in a new migration`)
     if (result.ok || inv?.options['warn-only']) {
       for (const l of lines) io.log(l)
       if (!result.ok) io.warn(summary)

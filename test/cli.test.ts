@@ -54,7 +54,8 @@ t.test('validate-env: exit 0 with no .env, features-off lines, plain output when
   t.match(r.stdout, /OAuth login: off/)
   t.match(r.stdout, /Production source: not configured/)
   t.notMatch(r.all, /\u001b\[/, 'no escape sequences when stdout is a pipe')
-  t.match(r.stdout.trim().split('\n').at(-1), /^done in [\d.]+s: configuration OK/)
+  t.match(r.stdout.trim().split('\n').at(-1), /^done in [\d.]+s$/, 'the closing line times the run; the summary is on the task\'s own line')
+  t.match(r.stdout, /validate-env: configuration OK/)
 })
 
 t.test('validate-env on a copy of .env.example: exit 1, the task and each placeholder on the last lines', async (t) => {

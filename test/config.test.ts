@@ -27,7 +27,7 @@ t.test('precedence: defaults < .env < process environment', async (t) => {
   t.equal(loaded.config.seed.maxAgeDays, 3)
   t.equal(loaded.values.get('APP_PORT')?.origin, 'environment')
   t.equal(loaded.values.get('TMPFS_SIZE')?.origin, 'file')
-  t.equal(loaded.values.get('PRODUCTION_PORT')?.origin, 'default')
+  t.equal(loaded.values.get('ROTV_IMAGE')?.origin, 'default')
 })
 
 t.test('every default is overridable', async (t) => {
@@ -103,7 +103,10 @@ t.test('named environments side by side', async (t) => {
   t.same(problems, [])
   t.equal(config.seed.defaultSource, 'production')
   t.equal(config.snapshot, 'production')
-  t.match(config.seed.sources.production, { kind: 'ssh+podman', host: 'prod.example.org', port: 22, user: 'root', container: 'rotv', database: 'rotv' })
+  t.match(config.seed.sources.production, { kind: 'ssh+podman', host: 'prod.example.org', container: 'rotv', database: 'rotv' })
+  // Unset port and user stay unset: ssh's own configuration (an alias's Port, User) decides.
+  t.equal(config.seed.sources.production!.port, undefined)
+  t.equal(config.seed.sources.production!.user, undefined)
   t.match(config.seed.sources.staging, { kind: 'url', url: 'postgres://u@127.0.0.1:5433/rotv', port: 2222 })
   t.match(config.seed.sources.demo, { kind: 'demo' })
 })

@@ -8,7 +8,8 @@ import { join } from 'node:path'
 import pg from 'pg'
 import t from 'tap'
 import { readState } from '../lib/runtime/state.ts'
-import { isolatedEnv, runCliSync } from './helpers/cli.ts'
+import { spawn } from 'node:child_process'
+import { isolatedEnv, runCliSync, taskfile, tsx, repo } from './helpers/cli.ts'
 import { freePort } from './helpers/production-postgres.ts'
 
 interface Env {
@@ -114,6 +115,60 @@ t.test('start on the demo snapshot, clean slate across restarts, warm start, res
   t.same(await sql(e, "SELECT count(*)::int AS n FROM pois WHERE name = 'Test POI'"), [{ n: 0 }], 'clean slate: the Test POI is gone')
   t.same(await sql(e, 'SELECT count(*)::int AS n FROM pois'), [{ n: 371 }])
   t.equal(cli(e, ['stop']).code, 0)
+})
+
+t.test('what a newcomer reads: one summary, one line of features off, Ctrl-C in logs is "stopped", fix lines that fix', async (t) => {
+  const e = await environment(t)
+  const first = cli(e, ['start'])
+  t.equal(first.code, 0, first.all)
+  const lines = first.stdout.trim().split('\n')
+  t.equal(lines.filter((l) => l.includes('ready at')).length, 1, 'the summary once')
+  t.match(lines.at(-1), /^done in [\d.]+s$/)
+  t.notMatch(first.stdout, /^. off: /m, 'no paragraph of optional features as a dependency')
+  t.match(first.stdout, /optional features off: production source, session secret, OAuth login, admin \(how to turn them on: npx tsx Taskfile\.ts validate-env\)/)
+  t.notMatch(first.stdout, /\b\d{4,} rows/, 'row counts in one format (27,150)')
+  t.notMatch(first.stdout, /KB of SQL/, 'no first-tick progress line in plain output')
+
+  // The documented way out of logs is a normal end.
+  const logs = spawn(tsx, [taskfile, 'logs', '--dotenv', e.env.ROTV_DOTENV!], { cwd: repo, env: e.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  let out = ''
+  logs.stdout.on('data', (d) => (out += d))
+  logs.stderr.on('data', (d) => (out += d))
+  await until(() => out.includes('[rotv] listening on'), 30_000)
+  process.kill(-logs.pid!, 'SIGINT')
+  const code = await new Promise<number | null>((resolve) => logs.on('exit', (c) => resolve(c)))
+  t.equal(code, 0, 'leaving logs with Ctrl-C is a normal end')
+  t.match(out, /logs: stopped/)
+  t.notMatch(out, /FAILED|interrupted/)
+
+  // The app says it reconnected after a reset, not that its connection was lost.
+  const spareLog = () => readFileSync(join(e.home, 'logs', 'spare.log'), 'utf8')
+  await until(() => /: ready in \d+ ms/.test(spareLog()), 30_000)
+  // A request leaves the app an idle pooled connection: the one the reset ends.
+  await fetch(`http://127.0.0.1:${e.appPort}/api/destinations`)
+  t.equal(cli(e, ['reset']).code, 0)
+  const state = await readState(e.home)
+  await until(() => readFileSync(state!.logs.app, 'utf8').includes('database reset: reconnected'), 15_000)
+  t.notMatch(readFileSync(state!.logs.app, 'utf8'), /database connection lost/)
+
+  t.match(cli(e, ['snapshots', 'verify', 'nosuch']).stdout, /fix: the snapshots there are: demo; to pull it from a source: npx tsx Taskfile\.ts seed SOURCE --as nosuch/)
+
+  // PostgreSQL died, the app still runs: reset says so instead of "not running".
+  process.kill(Number(readFileSync(join(state!.pgdata, 'postmaster.pid'), 'utf8').split('\n')[0]), 'SIGKILL')
+  await until(() => !existsSync(join(state!.pgdata, 'postmaster.pid')) || cli(e, ['status', '--json']).stdout.includes('"healthy": false'), 15_000)
+  const reset = cli(e, ['reset'])
+  t.equal(reset.code, 1)
+  t.match(reset.stdout, /PostgreSQL of the running environment has stopped \(its log: .*\)/)
+  t.match(reset.stdout, /fix: start again on a clean slate: npx tsx Taskfile\.ts stop start/)
+  t.equal(cli(e, ['stop']).code, 0)
+
+  // A host start while the dev container's environment is recorded as running: where it runs, not a port clash.
+  writeFileSync(join(e.home, 'run', 'container.json'), JSON.stringify({ runtime: 'container', engine: 'podman', name: 'rotv', image: 'x', startedAt: new Date().toISOString(), mode: 'dev', appPort: e.appPort, publishAddress: '127.0.0.1' }))
+  const clash = cli(e, ['start'])
+  rmSync(join(e.home, 'run', 'container.json'))
+  t.equal(clash.code, 1)
+  t.match(clash.stdout, /already running in the container/)
+  t.match(clash.stdout, /fix: use it, or stop it first: RUNTIME=container npx tsx Taskfile\.ts stop/)
 })
 
 t.test('persistent mode keeps data across restarts', async (t) => {

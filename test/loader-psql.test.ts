@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { DumpLoadError, loadDump, openDumpFile, type LoadResult } from '../lib/loader/index.ts'
+import { connectTarget } from '../lib/loader/load-dump.ts'
 import { startProductionPostgres, type TestPostgres } from './helpers/production-postgres.ts'
 import { EMBEDDED_BIN, adminQuery, catalogFingerprint, psqlLoad } from './helpers/psql-reference.ts'
 
@@ -15,7 +16,7 @@ interface Case {
   /** The dump's bytes (a string is UTF-8); the header and trailer pg_dump writes are added. */
   body: string | Buffer
   /** Without: the loader must load what psql loads, and psql must load it without an error. */
-  refused?: { loader: RegExp; psql: RegExp; line: number }
+  refused?: { loader: RegExp; psql?: RegExp; line: number; fix?: RegExp }
   /** psql's errors that it passes over (the loader must end with the same database, and no error). */
   psqlErrors?: RegExp
   /** Bytes before the header (a byte-order mark). */
@@ -182,7 +183,49 @@ INSERT INTO public.t VALUES (2, 'bad `),
     ]),
     refused: { loader: /invalid byte sequence for encoding "UTF8" in the statement at line \d+ \(byte offset \d+\)/, psql: /invalid byte sequence for encoding "UTF8"/, line: 3 },
   },
+  {
+    name: 'lz4 column compression on a server built without lz4: the object, what is missing, the fix',
+    body: `CREATE TABLE public.t (id integer, s text);
+ALTER TABLE ONLY public.t ALTER COLUMN s SET COMPRESSION lz4;
+`,
+    refused: {
+      loader: /this server cannot make ALTER TABLE ONLY public\.t: it needs lz4 compression support/,
+      psql: /compression method lz4 not supported/,
+      line: 2,
+      fix: /PG_BIN_DIR .*lz4.*SET COMPRESSION pglz/,
+    },
+  },
+  {
+    name: 'a C-language function whose library the server lacks: the object, the library, the fix',
+    body: `CREATE FUNCTION public.cfun(integer) RETURNS integer
+    LANGUAGE c IMMUTABLE STRICT
+    AS '$libdir/nosuch_regress', 'cfun';
+`,
+    refused: {
+      loader: /this server cannot make CREATE FUNCTION public\.cfun\(integer\): it needs the C library \$libdir\/nosuch_regress/,
+      psql: /could not access file "\$libdir\/nosuch_regress"/,
+      line: 1,
+      fix: /pkglibdir/,
+    },
+  },
+  {
+    // psql would load the rest into the other database; the loader loads one database: refused
+    name: '\\connect to another database is refused, naming it and the line',
+    body: `CREATE TABLE public.t (id integer);
+\\connect -reuse-previous=on "dbname='otherdb'"
+CREATE TABLE public.u (id integer);
+`,
+    refused: { loader: /switches to database "otherdb" \(\\connect -reuse-previous=on "dbname='otherdb'"\), and the loader loads into one database \("loader\d+"\)/, line: 2 },
+  },
 ]
+
+t.test('which database a \\connect names', async (t) => {
+  t.equal(connectTarget('otherdb'), 'otherdb')
+  t.equal(connectTarget('"my ""db"""'), 'my "db"')
+  t.equal(connectTarget(`-reuse-previous=on "dbname='it\\'s'"`), "it's")
+  t.equal(connectTarget('- postgres'), undefined, 'the current database, another user')
+  t.equal(connectTarget(''), undefined)
+})
 
 let server: TestPostgres
 let dir: string
@@ -210,10 +253,11 @@ for (const c of cases) {
       (e: unknown) => e as Error,
     )
     if (c.refused) {
-      t.match(psql.errors.join('\n'), c.refused.psql, 'psql reports it')
+      if (c.refused.psql) t.match(psql.errors.join('\n'), c.refused.psql, 'psql reports it')
       t.type(loaded, DumpLoadError, 'the loader refuses it')
       t.match((loaded as Error).message, c.refused.loader)
       t.equal((loaded as DumpLoadError).position?.line, HEADER_LINES + c.refused.line, 'at the line of the statement')
+      if (c.refused.fix) t.match((loaded as DumpLoadError).fix, c.refused.fix, 'the fix')
       return
     }
     if (c.psqlErrors) {

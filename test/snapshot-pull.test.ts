@@ -5,7 +5,7 @@ import t from 'tap'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { readFileSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { startProductionPostgres, freePort, type TestPostgres } from './helpers/production-postgres.ts'
@@ -24,6 +24,8 @@ import {
   type SourceSpec,
 } from '../lib/sources/index.ts'
 import { CancelledError, RotvError } from '../lib/errors.ts'
+import { loadConfig } from '../lib/config/load.ts'
+import { sourceSpec } from '../lib/runtime/from-config.ts'
 import { caught, dirFingerprint } from './helpers/snapshot-checks.ts'
 
 let pg: TestPostgres
@@ -134,6 +136,20 @@ t.test('ssh: pg_dump on the remote host, gzip on the wire, verified snapshot wit
   t.same(plain.tables, m.tables)
   t.equal(last!.bytes, last!.dumpBytes, 'the stream arrived uncompressed (ssh -C compresses below it)')
   t.same(await sshClients(), [], 'no ssh client left')
+})
+
+t.test('an ssh_config alias: its own Port applies when PRODUCTION_PORT and PRODUCTION_USER are unset', async (t) => {
+  // The alias names the sshd's port; a "-p 22" passed regardless (the old default) is refused on loopback.
+  const aliasConfig = join(work, 'alias_ssh_config')
+  await writeFile(aliasConfig, `Host prod-alias\n  HostName 127.0.0.1\n${await readFile(sshd.configFile, 'utf8')}`)
+  const { config } = loadConfig({ root: work, env: { PRODUCTION_HOST: 'prod-alias', SEED_SOURCE: 'ssh' } })
+  const spec = sourceSpec(config, 'production')
+  t.equal(spec.port, undefined, 'no port unless PRODUCTION_PORT is set')
+  t.equal(spec.user, undefined, 'no user unless PRODUCTION_USER is set')
+  const store = openStore(join(work, 'alias-home'))
+  const m = await store.pull({ ...spec, sshConfigFile: aliasConfig, dbUser: 'postgres', dbHost: '127.0.0.1', dbPort: pg.port, connectTimeoutSeconds: 5 }, { as: 'alias' })
+  t.equal(m.source.host, 'prod-alias')
+  t.ok(m.totalRows > 0, `pulled ${m.totalRows} rows through the alias`)
 })
 
 t.test('url: a local pg_dump, the password only in its environment', async (t) => {

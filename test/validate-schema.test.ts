@@ -74,13 +74,14 @@ t.test('the demo snapshot matches the migrations', async (t) => {
   t.same(v.migrations.pending, [])
   const plain = cli(e, ['validate-schema', 'demo'])
   t.equal(plain.code, 0, plain.all)
-  t.match(plain.stdout, /no differences: production's schema is what the migrations make/)
-  t.match(plain.stdout, /migrations: 3 applied on production, 0 pending/)
+  t.match(plain.stdout, /no differences: the demo data's schema is what the migrations make/)
+  t.notMatch(plain.stdout, /on production|production's|production has|production lacks/, 'the bundled demo data is never called production')
+  t.match(plain.stdout, /migrations: 3 applied on the demo data, 0 pending/)
 
   const missing = cli(e, ['validate-schema', 'nosuch'])
   t.equal(missing.code, 1)
   t.match(missing.stdout, /no snapshot named "nosuch"/)
-  t.match(missing.stdout, /fix: pull it/)
+  t.match(missing.stdout, /fix: the snapshots there are: demo; to pull it from a source: npx tsx Taskfile\.ts seed SOURCE --as nosuch/)
 })
 
 t.test('hand-made changes on production are drift: object, both definitions, non-zero exit', async (t) => {

@@ -13,7 +13,30 @@ if (config.sessionSecretGenerated) log('SESSION_SECRET is not set: using a rando
 
 // pg reads PGHOST, PGPORT, PGUSER, PGDATABASE and PGPASSWORD itself.
 const pool = new pg.Pool({ max: 10, connectionTimeoutMillis: 3000, idleTimeoutMillis: 30_000 })
-pool.on('error', (err) => log(`database connection lost: ${err.message}`))
+pool.on('error', onIdleClientError)
+
+// An idle pooled connection ended by the server. `reset` drops the app's database, which terminates its
+// connections (57P01, "administrator command"): an expected event, not an error, so say what happened
+// and that the app is back, once however many idle connections went at the same moment.
+let reconnecting
+function onIdleClientError(err) {
+  if (reconnecting) return
+  const byReset = err.code === '57P01'
+  reconnecting = (async () => {
+    for (let attempt = 0; attempt < 60; attempt++) {
+      try {
+        await pool.query('SELECT 1')
+        log(byReset ? 'database reset: reconnected' : `database connection lost (${err.message}); reconnected`)
+        return
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 500))
+      }
+    }
+    log(`database connection lost (${err.message}); not reconnected yet, requests answer 503 until it is back`)
+  })().finally(() => {
+    reconnecting = undefined
+  })
+}
 
 const { app, close: closeApp } = createApp(pool, config, { log })
 const server = createServer(app)

@@ -102,8 +102,8 @@ function writeClosingLines(report: RunReport, out: NodeJS.WriteStream, color: bo
   const lines: string[] = []
   const seconds = (report.durationMs / 1000).toFixed(1)
   if (report.ok) {
-    const last = report.tasks.at(-1)
-    lines.push(paint(color, 'green', `done in ${seconds}s${last?.summary ? `: ${last.summary}` : ''}`))
+    // The last task's summary is already on its own ✔ line just above: the closing line only times the run.
+    lines.push(paint(color, 'green', `done in ${seconds}s`))
   } else {
     const failed = report.tasks.find((t) => t.name === report.failed)
     if (report.cancelled) {

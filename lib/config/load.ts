@@ -44,8 +44,9 @@ export interface SourceConfig {
   /** The variable prefix this environment is read from (PRODUCTION_, STAGING_). */
   prefix?: string
   host?: string
-  port: number
-  user: string
+  /** Unset: ssh decides (the ~/.ssh/config entry, else its own defaults). */
+  port?: number
+  user?: string
   container: string
   engine: 'podman' | 'docker'
   database: string
@@ -284,8 +285,8 @@ function buildConfig(
       kind,
       prefix,
       host,
-      port: (p.get(`${prefix}PORT`) as number | undefined) ?? 22,
-      user: get('USER') ?? 'root',
+      port: p.get(`${prefix}PORT`) as number | undefined,
+      user: get('USER'),
       container: get('CONTAINER') ?? 'rotv',
       engine: (get('ENGINE') as 'podman' | 'docker' | undefined) ?? 'podman',
       database: get('DB_NAME') ?? 'rotv',
@@ -297,7 +298,7 @@ function buildConfig(
 }
 
 function baseSource(name: string): SourceConfig {
-  return { name, kind: 'demo', port: 22, user: 'root', container: 'rotv', engine: 'podman', database: 'rotv', dbUser: 'rotv' }
+  return { name, kind: 'demo', container: 'rotv', engine: 'podman', database: 'rotv', dbUser: 'rotv' }
 }
 
 export { SOURCE_KINDS }

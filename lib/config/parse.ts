@@ -52,7 +52,8 @@ export function parseValue(spec: VariableSpec, raw: string): ParseResult {
           ok: false,
           kind: 'too-short',
           message: `is too short: ${raw.length} characters, at least ${spec.minLength} needed`,
-          fix: `generate one with: openssl rand -hex ${Math.ceil(spec.minLength / 2)}`,
+          // 32 random bytes, as every other hint says, whatever the minimum: more is never worse for a secret.
+          fix: `generate one with: openssl rand -hex 32`,
         }
       }
       return { ok: true, value: raw }

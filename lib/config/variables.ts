@@ -57,8 +57,9 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'PRODUCTION_HOST', group: 'source', kind: 'host', placeholder: 'your-server.example.com',
     description: 'SSH host of production (a name from ~/.ssh/config works; its ProxyJump, agent and known_hosts apply)',
   },
-  { name: 'PRODUCTION_PORT', group: 'source', kind: 'port', default: '22', description: 'SSH port of production' },
-  { name: 'PRODUCTION_USER', group: 'source', kind: 'string', default: 'root', description: 'SSH user on production' },
+  // No defaults: passing 22/root always overrode an ~/.ssh/config alias's own Port and User.
+  { name: 'PRODUCTION_PORT', group: 'source', kind: 'port', description: 'SSH port of production (unset: the ~/.ssh/config entry\'s Port, else 22)' },
+  { name: 'PRODUCTION_USER', group: 'source', kind: 'string', description: 'SSH user on production (unset: the ~/.ssh/config entry\'s User, else your login name)' },
   {
     name: 'PRODUCTION_CONTAINER', group: 'source', kind: 'string', default: 'rotv',
     description: 'Container running PostgreSQL on production (ssh+podman source)',

@@ -32,8 +32,8 @@
 // Memory stays bounded: one input chunk, one statement, and at most copyBufferBytes (16 MiB) queued per
 // worker; the dump is never held whole.
 //
-// Dumps are expected without --create (a \connect is ignored with a warning: everything loads into the
-// connection's database). --inserts dumps work but run one statement at a time on one connection.
+// Dumps are expected without --create: a \connect to another database is refused
+// (ConnectMetaCommandError), one to the database being loaded is a no-op. --inserts dumps work but run one statement at a time on one connection.
 //
 // What the loader expects from the server (the runtime sets these; the loader only sets session
 // settings): fsync=off, full_page_writes=off, wal_level=minimal with max_wal_senders=0 (table data
@@ -48,7 +48,9 @@ export {
   TruncatedDumpError,
   DumpFormatError,
   UnknownMetaCommandError,
+  ConnectMetaCommandError,
   MissingExtensionError,
+  UnsupportedObjectError,
   DumpLoadCancelledError,
   type DumpPosition,
 } from './errors.ts'

@@ -18,10 +18,12 @@ import { from as copyFrom } from 'pg-copy-streams'
 import { classifyStatement } from './classify-statement.ts'
 import { LoaderConnection, WorkerPool, bulkLoadSettings, defaultParallelism, terminateBackends, type SessionState } from './connections.ts'
 import {
+  ConnectMetaCommandError,
   DumpLoadCancelledError,
   DumpLoadError,
   MissingExtensionError,
   TruncatedDumpError,
+  UnsupportedObjectError,
   excerpt,
   type DumpPosition,
 } from './errors.ts'
@@ -175,6 +177,8 @@ class DumpLoad {
   private created = new Map<string, boolean>()
   private indexTable = new Map<string, string>()
   private inTransaction = false
+  /** The target database's name (a \connect to it is a no-op). */
+  private database = ''
   /** The target database was empty and the dump has run nothing but SETs and --clean DROPs so far. */
   private prologue = false
 
@@ -243,8 +247,11 @@ class DumpLoad {
       })
     }
     this.pool = new WorkerPool(this.workers)
-    const { rows } = await this.main.client.query<{ server_version: string; empty: boolean }>(`SELECT current_setting('server_version') AS server_version, ${EMPTY_DATABASE} AS empty`)
+    const { rows } = await this.main.client.query<{ server_version: string; db: string; empty: boolean }>(
+      `SELECT current_setting('server_version') AS server_version, current_database() AS db, ${EMPTY_DATABASE} AS empty`,
+    )
     this.prologue = rows[0]?.empty === true
+    this.database = rows[0]?.db ?? ''
     return rows[0]?.server_version ?? 'unknown'
   }
 
@@ -309,7 +316,10 @@ class DumpLoad {
           break
         case 'meta':
           if (item.command === '\\connect' || item.command === '\\c') {
-            this.warnings.push(`line ${item.line}: ignored "${item.command} ${item.args}"; everything loads into the connection's database`)
+            // psql would go on in another database; loading that here would mix two databases into
+            // one. Only a \connect to the database being loaded is a no-op.
+            const target = connectTarget(item.args)
+            if (target !== undefined && target !== this.database) throw new ConnectMetaCommandError(item.command, item.args, target, this.database, { line: item.line, offset: item.offset })
           }
           // \restrict / \unrestrict (pg_dump 17.6+, 15.14+) guard psql against injected meta-commands: no-ops here
           break
@@ -747,6 +757,20 @@ interface TableWork {
   attach: { info: StatementInfo; session: SessionState }[]
 }
 
+/**
+ * The database a psql `\connect` argument names: `db`, `"db"`, or pg_dump --create's
+ * `-reuse-previous=on "dbname='db'"`; undefined when it names none (psql then keeps the current one).
+ */
+export function connectTarget(args: string): string | undefined {
+  const rest = args.replace(/^-reuse-previous=\S*\s*/, '').trim()
+  if (!rest || rest === '-' || rest.startsWith('- ')) return undefined
+  const word = /^"((?:[^"]|"")*)"|^(\S+)/.exec(rest)
+  const first = word?.[1] !== undefined ? word[1].replace(/""/g, '"') : (word?.[2] ?? '')
+  const conninfo = /(?:^|\s)dbname\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S+))/.exec(first)
+  if (conninfo) return (conninfo[1] ?? conninfo[2] ?? '').replace(/\\(.)/g, '$1')
+  return first
+}
+
 function isDumpFile(x: unknown): x is DumpFile {
   return typeof x === 'object' && x !== null && 'stream' in x && 'fileBytesRead' in x
 }
@@ -789,7 +813,34 @@ function statementError(err: unknown, info: StatementInfo, extension?: string): 
     return new MissingExtensionError(extension, details)
   }
   if (!fields.code) return new DumpLoadError('lost the connection to the target database while running a statement', details)
+  const missing = missingCapability(fields.serverMessage, fields.detail)
+  if (missing) return new UnsupportedObjectError(dumpedObject(info.dumped ?? info.sql), missing.what, missing.fix, details)
   return new DumpLoadError('statement failed', details)
+}
+
+/** What the server lacks, when its refusal says so: a build option, or a C library. */
+function missingCapability(message: string, detail?: string): { what: string; fix: string } | undefined {
+  let m: RegExpExecArray | null
+  if ((m = /compression method (\w+) not supported/i.exec(message))) {
+    return {
+      what: `${m[1]} compression support (this PostgreSQL is built without it${detail ? `: ${detail}` : ''})`,
+      fix: `set PG_BIN_DIR to a PostgreSQL built with ${m[1]} (Debian's postgresql packages are), or RUNTIME=container; or change the column in production (ALTER TABLE ... ALTER COLUMN ... SET COMPRESSION pglz)`,
+    }
+  }
+  if ((m = /could not (?:access|load) (?:file|library) "([^"]+)"/i.exec(message))) {
+    return {
+      what: `the C library ${m[1]}, which this server does not have`,
+      fix: `install that library for this server (into its pkglibdir), or set PG_BIN_DIR to a PostgreSQL that has it; a function the app never calls can be dropped in production`,
+    }
+  }
+  return undefined
+}
+
+/** The object a DDL statement makes, for messages: "CREATE FUNCTION public.f(integer)". */
+function dumpedObject(sql: string): string {
+  const flat = excerpt(sql, 2000)
+  const m = /^((?:CREATE|ALTER)\s+(?:OR\s+REPLACE\s+)?(?:UNLOGGED\s+)?(?:MATERIALIZED\s+VIEW|[A-Z]+)\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:ONLY\s+)?(?:"(?:[^"]|"")*"|[^\s(]+)(?:\([^)]*\))?)/i.exec(flat)
+  return m ? m[1]! : excerpt(sql, 80)
 }
 
 function copyError(err: unknown, info: StatementInfo, dataLine: number, part = false): Error {

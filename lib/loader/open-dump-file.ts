@@ -31,7 +31,9 @@ export function openDumpFile(path: string): DumpFile {
     closeSync(fd)
   }
   if (head.toString('latin1') === 'PGDMP') {
-    throw new DumpFormatError(`${path} is a custom-format pg_dump archive, not a plain-SQL dump`)
+    throw new DumpFormatError(`${path} is a custom-format pg_dump archive (pg_dump -Fc), not a plain-SQL dump`, {
+      fix: `convert it with pg_restore --clean --if-exists --no-owner --no-acl -f dump.sql ${path} (seed --from-file does that itself when a pg_restore is installed)`,
+    })
   }
   const compression = head[0] === 0x1f && head[1] === 0x8b ? 'gzip' : /\.br$/i.test(path) ? 'brotli' : 'none'
   const file = createReadStream(path, { highWaterMark: READ_CHUNK })

@@ -17,6 +17,9 @@ import { resolveServerUser, type ServerUser } from './run-as.ts'
 /** TMPFS_MAGIC from linux/magic.h: what statfs reports for tmpfs (and /dev/shm). */
 const TMPFS_MAGIC = 0x01021994
 
+
+/** Persistent mode takes more than DATA_DIR: it is PERSISTENT_DATA=true, and that needs a stable session secret. */
+const PERSISTENT_HINT = 'PERSISTENT_DATA=true with SESSION_SECRET set (openssl rand -hex 32) and DATA_DIR for where (the data is then kept, not thrown away on stop)'
 export const DEFAULT_TMPFS_LIMIT_BYTES = 2 * 1024 ** 3
 
 export interface MemoryFilesystem {
@@ -79,7 +82,7 @@ export async function checkFits(opts: CheckFitsOptions): Promise<void> {
       `the database needs about ${formatBytes(opts.neededBytes)}, more than the in-memory limit ${setting}=${formatBytes(limit)}`,
       opts.neededBytes,
       limit,
-      `raise ${setting} (e.g. ${setting}=${suggestSize(opts.neededBytes)}) if the machine has the memory, or use persistent mode (DATA_DIR) to keep the database on disk`,
+      `raise ${setting} (e.g. ${setting}=${suggestSize(opts.neededBytes)}) if the machine has the memory, or keep the database on disk: ${PERSISTENT_HINT}`,
     )
   }
   const fs = await statfs(opts.dir)
@@ -89,7 +92,7 @@ export async function checkFits(opts: CheckFitsOptions): Promise<void> {
       `the database needs about ${formatBytes(opts.neededBytes)}, but only ${formatBytes(free)} is free in ${opts.dir} (${setting}=${formatBytes(limit)} is not the constraint)`,
       opts.neededBytes,
       free,
-      `free space in ${opts.dir} (leftover rotv-* directories from killed runs can go), or use persistent mode (DATA_DIR) to keep the database on disk`,
+      `free space in ${opts.dir} (leftover rotv-* directories from killed runs can go), or keep the database on disk: ${PERSISTENT_HINT}`,
     )
   }
 }

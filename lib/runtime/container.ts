@@ -15,9 +15,10 @@ import { join } from 'node:path'
 import { RotvError } from '../errors.ts'
 import { assertPortFree } from '../postgres/index.ts'
 import { ContainerStartError, ImageMissingError } from '../container/errors.ts'
-import { detectEngine, imageExists, requireEngine, runEngine, runPlain, type Engine } from '../container/engine.ts'
+import { imageExists, requireEngine, runEngine, runPlain, type Engine } from '../container/engine.ts'
 import { CONTAINER_APP_PORT, CONTAINER_PATHS, type ContainerRunState } from '../container/paths.ts'
 import type { ContainerSettings } from '../container/settings.ts'
+import { containerRunFix } from '../container/probe.ts'
 import { clearContainerState, readContainerState, writeContainerState, type ContainerState } from '../container/state.ts'
 import { fetchHealth, waitForHealth, type HealthBody } from './health.ts'
 
@@ -48,12 +49,6 @@ export interface ContainerStartResult {
 
 export class ContainerAlreadyRunningError extends RotvError {}
 export class ContainerNotRunningError extends RotvError {}
-
-/** RUNTIME=auto picks the container when an engine works and the image is there. */
-export async function containerAvailable(image: string): Promise<boolean> {
-  const engine = await detectEngine()
-  return engine ? imageExists(engine, image) : false
-}
 
 export async function startContainer(settings: ContainerSettings, opts: ContainerStartOptions = {}): Promise<ContainerStartResult> {
   const progress = opts.onProgress ?? (() => {})
@@ -121,7 +116,7 @@ export async function startContainer(settings: ContainerSettings, opts: Containe
     const run = await runEngine(engine, args, { signal: opts.signal })
     if (run.code !== 0) {
       throw new ContainerStartError(`${engine.name} run failed: ${`${run.stderr}${run.stdout}`.trim().split('\n').slice(-6).join(' ')}`, {
-        fix: engine.rootless ? 'rootless podman needs uidmap, /etc/subuid and /etc/subgid ranges for your user, and /dev/net/tun' : `check \`${engine.name} info\``,
+        fix: containerRunFix(engine, `${run.stderr}${run.stdout}`),
       })
     }
     await writeContainerState(settings.home, state)

@@ -296,8 +296,12 @@ export async function hostStatus(home: string): Promise<HostStatus> {
 /** Put the pristine snapshot data back without restarting the app (dev mode). */
 export async function resetHost(home: string): Promise<{ durationMs: number; dbName: string; via: 'spare' | 'copy' }> {
   const state = await readState(home)
-  if (!state || !(await serverStatus(state.pgdata)).running) {
-    throw new NotRunningError('nothing to reset: the environment is not running', { fix: 'run `npx tsx Taskfile.ts start`' })
+  if (!state) throw new NotRunningError('nothing to reset: the environment is not running', { fix: 'run `npx tsx Taskfile.ts start`' })
+  if (!(await serverStatus(state.pgdata)).running) {
+    // The app may well still answer: "not running" would send the user to a start that clashes with it.
+    throw new NotRunningError(`PostgreSQL of the running environment has stopped (its log: ${state.logs.postgres}), so there is nothing to reset`, {
+      fix: 'start again on a clean slate: npx tsx Taskfile.ts stop start',
+    })
   }
   if (state.mode !== 'dev' || !state.pristineDb) {
     throw new RotvError('reset is for the throwaway dev database; this environment keeps persistent data (PERSISTENT_DATA=true)', {

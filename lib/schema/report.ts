@@ -7,49 +7,53 @@
 import { groupOf, type SchemaDifference } from './compare.ts'
 import type { SchemaValidation } from './validate.ts'
 
-export function formatValidation(v: SchemaValidation): string[] {
+/**
+ * `side` names where the snapshot's schema came from, as the sentences say it: "production" for a
+ * pulled snapshot, "the demo data" for the bundled one (which no production ever applied anything to).
+ */
+export function formatValidation(v: SchemaValidation, side = 'production'): string[] {
   const lines: string[] = []
   const m = v.migrations
   lines.push(
-    `migrations: ${m.applied.length} applied on production, ${m.pending.length} pending${m.pending.length ? ` (${m.pending.join(', ')})` : ''}, ` +
-      `${m.missingFromRepository.length} applied on production but missing from the repository${m.missingFromRepository.length ? ` (${m.missingFromRepository.map((x) => x.id).join(', ')})` : ''}`,
+    `migrations: ${m.applied.length} applied on ${side}, ${m.pending.length} pending${m.pending.length ? ` (${m.pending.join(', ')})` : ''}, ` +
+      `${m.missingFromRepository.length} applied on ${side} but missing from the repository${m.missingFromRepository.length ? ` (${m.missingFromRepository.map((x) => x.id).join(', ')})` : ''}`,
   )
-  if (!m.tablePresent) lines.push('  production has no public.schema_migrations table: every migration counts as pending')
+  if (!m.tablePresent) lines.push(`  ${side} has no public.schema_migrations table: every migration counts as pending`)
   for (const c of m.changedSinceApplied) {
-    lines.push(`  ${c.id} changed after production applied it (production sha256 ${c.productionChecksum.slice(0, 12)}…, repository ${c.repositoryChecksum.slice(0, 12)}…): the change never runs there`)
+    lines.push(`  ${c.id} changed after ${side} applied it (${side} sha256 ${c.productionChecksum.slice(0, 12)}…, repository ${c.repositoryChecksum.slice(0, 12)}…): the change never runs there`)
   }
-  if (v.pendingFailure) lines.push(`a pending migration fails on production's schema: ${v.pendingFailure.message}`)
+  if (v.pendingFailure) lines.push(`a pending migration fails on ${side}'s schema: ${v.pendingFailure.message}`)
 
   if (v.drift.length) {
     lines.push('')
     const after = m.pending.length && !v.pendingFailure ? ' (with the pending migrations applied)' : ''
-    lines.push(`DRIFT: ${v.drift.length} difference${v.drift.length === 1 ? '' : 's'} between production${after} and the migrations:`)
-    lines.push(...grouped(v.drift))
+    lines.push(`DRIFT: ${v.drift.length} difference${v.drift.length === 1 ? '' : 's'} between ${side}${after} and the migrations:`)
+    lines.push(...grouped(v.drift, side))
   }
   if (v.pending.length) {
     lines.push('')
     lines.push(`PENDING: ${v.pending.length} difference${v.pending.length === 1 ? '' : 's'} the pending migrations (${m.pending.join(', ')}) will remove:`)
-    lines.push(...grouped(v.pending))
+    lines.push(...grouped(v.pending, side))
   }
-  if (!v.drift.length && !v.pending.length) lines.push(`no differences: production's schema is what the migrations make (${v.objects.production} objects compared)`)
+  if (!v.drift.length && !v.pending.length) lines.push(`no differences: ${side}'s schema is what the migrations make (${v.objects.production} objects compared)`)
   return lines
 }
 
-export function describeDifference(d: SchemaDifference): string[] {
+export function describeDifference(d: SchemaDifference, side = 'production'): string[] {
   const what = `${d.kind} ${d.name}`
   const p = d.production?.definition
   const m = d.migrations?.definition
   const multiline = (p ?? '').includes('\n') || (m ?? '').includes('\n')
   if (!multiline) {
-    if (d.change === 'only-in-production') return [`${what}: production has \`${p}\`; no migration makes it`]
-    if (d.change === 'only-in-migrations') return [`${what}: production lacks it; the migrations make \`${m}\``]
-    return [`${what} (${(d.fields ?? ['definition']).join(', ')} differ${d.fields?.length === 1 ? 's' : ''}): production has \`${p}\`; the migrations make \`${m}\``]
+    if (d.change === 'only-in-production') return [`${what}: ${side} has \`${p}\`; no migration makes it`]
+    if (d.change === 'only-in-migrations') return [`${what}: ${side} lacks it; the migrations make \`${m}\``]
+    return [`${what} (${(d.fields ?? ['definition']).join(', ')} differ${d.fields?.length === 1 ? 's' : ''}): ${side} has \`${p}\`; the migrations make \`${m}\``]
   }
   const block = (label: string, text: string | undefined) => (text === undefined ? [] : [`  ${label}:`, ...text.split('\n').map((l) => `    ${l}`)])
-  if (d.change === 'only-in-production') return [`${what}: only production has it; no migration makes it`, ...block('production', p)]
-  if (d.change === 'only-in-migrations') return [`${what}: production lacks it; the migrations make it`, ...block('migrations', m)]
+  if (d.change === 'only-in-production') return [`${what}: only ${side} has it; no migration makes it`, ...block(side, p)]
+  if (d.change === 'only-in-migrations') return [`${what}: ${side} lacks it; the migrations make it`, ...block('migrations', m)]
   // Both sides, line by line: "-" only production has the line, "+" only the migrations make it.
-  return [`${what}: definitions differ (- production, + migrations)`, ...lineDiff(p!.split('\n'), m!.split('\n')).map((l) => `  ${l}`)]
+  return [`${what}: definitions differ (- ${side}, + migrations)`, ...lineDiff(p!.split('\n'), m!.split('\n')).map((l) => `  ${l}`)]
 }
 
 /** A full listing of both texts with each line marked "  " (both), "- " (first only) or "+ " (second only). */
@@ -72,7 +76,7 @@ export function lineDiff(a: readonly string[], b: readonly string[]): string[] {
   return out
 }
 
-function grouped(diffs: SchemaDifference[]): string[] {
+function grouped(diffs: SchemaDifference[], side: string): string[] {
   const lines: string[] = []
   let current = ''
   for (const d of diffs) {
@@ -81,10 +85,10 @@ function grouped(diffs: SchemaDifference[]): string[] {
     if (d.table) {
       if (title !== current) lines.push(`  ${title}`)
       current = title
-      lines.push(...describeDifference(d).map((l) => `    ${l}`))
+      lines.push(...describeDifference(d, side).map((l) => `    ${l}`))
     } else {
       current = title
-      lines.push(...describeDifference(d).map((l) => `  ${l}`))
+      lines.push(...describeDifference(d, side).map((l) => `  ${l}`))
     }
   }
   return lines

@@ -58,7 +58,7 @@ export async function ensureFresh(opts: EnsureFreshOptions): Promise<EnsureFresh
   if (!manifest) {
     const source = sourceOrDemo(opts, notices, `snapshot "${name}" is missing`)
     manifest = await store.pull(source, { as: name, onProgress: opts.onProgress, signal: opts.signal, anonymize: opts.anonymize })
-    notices.push({ level: 'info', message: `pulled snapshot "${name}" from ${manifest.source.description}: ${manifest.totalRows} rows` })
+    notices.push({ level: 'info', message: `pulled snapshot "${name}" from ${manifest.source.description}: ${manifest.totalRows.toLocaleString('en-US')} rows` })
     return { manifest, action: 'pulled', notices }
   }
 
@@ -68,7 +68,7 @@ export async function ensureFresh(opts: EnsureFreshOptions): Promise<EnsureFresh
       const source = sourceOrDemo(opts, notices, `snapshot "${name}" is ${age} old`)
       try {
         manifest = await store.pull(source, { as: name, onProgress: opts.onProgress, signal: opts.signal, anonymize: opts.anonymize })
-        notices.push({ level: 'info', message: `refreshed snapshot "${name}" (was ${age} old): ${manifest.totalRows} rows` })
+        notices.push({ level: 'info', message: `refreshed snapshot "${name}" (was ${age} old): ${manifest.totalRows.toLocaleString('en-US')} rows` })
         return { manifest, action: 'refreshed', notices }
       } catch (err) {
         if (opts.signal?.aborted) throw err

@@ -4,8 +4,10 @@ import { RotvError } from '../errors.ts'
 export const seedCommand = (name: string) => `npx tsx Taskfile.ts seed ${name}`
 
 export class SnapshotNotFoundError extends RotvError {
-  constructor(name: string) {
-    super(`no snapshot named "${name}"`, { fix: `pull it: ${seedCommand(name)}` })
+  /** `existing`: the snapshots there are. A name that is no source (a typo) cannot be pulled: say what is there. */
+  constructor(name: string, existing?: readonly string[]) {
+    const there = existing === undefined ? '' : existing.length ? `the snapshots there are: ${existing.join(', ')}; ` : 'there are no snapshots yet; '
+    super(`no snapshot named "${name}"`, { fix: `${there}to pull it from a source: npx tsx Taskfile.ts seed SOURCE --as ${name}` })
   }
 }
 

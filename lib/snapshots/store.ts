@@ -218,7 +218,7 @@ export function openStore(home: string): SnapshotStore {
     const dir = dirOf(name)
     for (let attempt = 0; attempt < OPEN_RETRIES; attempt++) {
       const manifest = await readManifestChecked(dir, name)
-      if (!manifest) throw new SnapshotNotFoundError(name)
+      if (!manifest) throw new SnapshotNotFoundError(name, (await list().catch(() => [])).map((m) => m.name))
       if (!DATA_FILE_RE.test(manifest.dataFile)) throw new CorruptSnapshotError(name, `manifest names an invalid data file "${manifest.dataFile}"`)
       let fh: FileHandle
       try {

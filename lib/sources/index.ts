@@ -9,7 +9,7 @@ import { RotvError } from '../errors.ts'
 export type * from './types.ts'
 export { SOURCE_KINDS } from './types.ts'
 export * from './errors.ts'
-export { DumpFileNotFoundError } from './file.ts'
+export { ArchiveFormatDumpError, ArchiveRestoreError, DumpFileNotFoundError, fileSource, findPgRestore } from './file.ts'
 export { remoteCommand, dumpArgv } from './ssh.ts'
 export { parseDatabaseUrl } from './url.ts'
 

@@ -76,7 +76,9 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
         const lines: string[] = []
         // Cleanup must still be able to run commands (stop a server) after the run was aborted.
         let cleaningUp = false
-        let lastProgress = 0
+        // Plain output: the first progress line after one interval, not at the first tick (a pull's
+        // first tick said "1 KB of SQL" just before "4.0 MB of SQL stored"); short work shows none.
+        let lastProgress = taskStarted
         const bound = shellFor(options, options.signal)
         const unbound = shellFor(options)
         const io: TaskIO = {
@@ -112,7 +114,7 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
         try {
           if (options.signal.aborted) throw new CancelledError('interrupted')
           const outcome: TaskOutcome = (await def.run(ctx, io)) ?? {}
-          if (options.signal.aborted) throw new CancelledError('interrupted')
+          if (options.signal.aborted && !outcome.endedByInterrupt) throw new CancelledError('interrupted')
           ctx.results.set(name, outcome)
           report.status = 'succeeded'
           report.summary = outcome.summary
@@ -170,7 +172,8 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
   }
   return {
     ok: !failed,
-    cancelled: options.signal.aborted,
+    // A follow mode left with Ctrl-C ended normally; only a task stopped part-way is a cancelled run.
+    cancelled: all.some((r) => r.status === 'cancelled'),
     durationMs: Date.now() - started,
     tasks: all,
     failed: failed?.name,

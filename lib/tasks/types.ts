@@ -37,6 +37,11 @@ export interface TaskOutcome {
   summary?: string
   /** Structured result for --json consumers and for later tasks (ctx.results). */
   data?: unknown
+  /**
+   * The task ends when the user presses Ctrl-C (`logs`, `start --foreground`): the interrupt is its
+   * normal end, so the task counts as succeeded ("stopped"), not as interrupted.
+   */
+  endedByInterrupt?: boolean
 }
 
 /** Parsed command line for the task that was asked for by name. */
