@@ -108,6 +108,7 @@ export function openStore(home: string): SnapshotStore {
     const signal = opts.signal ? AbortSignal.any([opts.signal, internal.signal]) : internal.signal
     const cancelled = () => new CancelledError(`pull of "${name}" cancelled; the previous snapshot was kept`)
     let dump: DumpStream | undefined
+    let committed: SnapshotManifest | undefined
     try {
       await removeLeftovers(dir)
       if (opts.signal?.aborted) throw cancelled()
@@ -162,7 +163,7 @@ export function openStore(home: string): SnapshotStore {
       }
       await fsyncFile(tmp)
       const dataFile = `${sha256}${AT_REST_EXTENSION}`
-      const pulledAt = opts.pulledAt ?? new Date()
+      const pulledAt = opts.pulledAt ?? dump.carried?.pulledAt ?? new Date()
       await utimes(tmp, pulledAt, pulledAt)
       await rename(tmp, join(dir, dataFile))
       if (anonymizer && anonymizer.leakIndex()) await writeFingerprints(dir, sha256, anonymizer.leakIndex()!, anonymization!.saltFingerprint)
@@ -181,11 +182,12 @@ export function openStore(home: string): SnapshotStore {
         uncompressedBytes,
         tables: facts.tables,
         totalRows: facts.totalRows,
-        anonymized: anonymizer !== undefined,
-        ...(dump.meta.kind === 'demo' ? { synthetic: true } : {}),
-        ...(anonymization ? { anonymization } : {}),
+        anonymized: anonymizer !== undefined || dump.carried?.anonymized === true,
+        ...(dump.meta.kind === 'demo' || dump.carried?.synthetic === true ? { synthetic: true } : {}),
+        ...(anonymization ? { anonymization } : dump.carried?.anonymization ? { anonymization: dump.carried.anonymization } : {}),
       }
       await writeManifestAtomic(dir, manifest) // the commit point
+      committed = manifest
       await removeUnreferencedData(dir, dataFile)
       meter.report(true)
       return manifest
@@ -196,6 +198,9 @@ export function openStore(home: string): SnapshotStore {
     } finally {
       internal.abort()
       if (dump) await dump.done
+      // A source with more than the dump (a registry artifact's warm cluster) finishes after the commit,
+      // under the caller's signal only: the internal one is aborted by now.
+      if (dump?.finish) await dump.finish(committed, opts.signal)
       await rm(tmp, { force: true })
       await lock.release()
     }
