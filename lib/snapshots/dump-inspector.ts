@@ -15,6 +15,11 @@ export interface DumpFacts {
   trailerSeen: boolean
   /** True when the stream ended inside a COPY block. */
   endedInsideCopy: boolean
+  /** Lines of SQL (not comments, not blank, not COPY rows) before the trailer: 0 means no database at all. */
+  sqlLines: number
+  /** The first line after the trailer that pg_dump does not write there (anything but comments,
+   * blank lines and \unrestrict), and its line number: a concatenated or damaged file. */
+  afterTrailer: { line: number; text: string } | null
 }
 
 const NL = 0x0a
@@ -31,7 +36,10 @@ export class DumpInspector extends Transform {
     uncompressedBytes: 0,
     trailerSeen: false,
     endedInsideCopy: false,
+    sqlLines: 0,
+    afterTrailer: null,
   }
+  private lineNo = 0
   private copyTable: string | null = null
   private carry: Buffer | null = null
 
@@ -63,6 +71,7 @@ export class DumpInspector extends Transform {
   }
 
   private line(buf: Buffer, start: number, end: number): void {
+    this.lineNo++
     if (this.copyTable !== null) {
       if (end - start === 2 && buf[start] === 0x5c && buf[start + 1] === 0x2e) {
         this.copyTable = null // "\." ends the block
@@ -73,6 +82,11 @@ export class DumpInspector extends Transform {
       return
     }
     const first = buf[start]
+    if (this.facts.trailerSeen) {
+      this.afterTrailer(buf, start, end)
+      return
+    }
+    if (first !== 0x2d /* - */ && !isBlank(buf, start, end)) this.facts.sqlLines++
     if (first !== 0x43 /* C */ && first !== 0x2d /* - */) return
     const text = buf.toString('utf8', start, end)
     if (first === 0x43) {
@@ -83,7 +97,7 @@ export class DumpInspector extends Transform {
       }
       return
     }
-    if (text === DUMP_TRAILER) {
+    if (text === DUMP_TRAILER || text === `${DUMP_TRAILER}\r`) {
       this.facts.trailerSeen = true
       return
     }
@@ -96,4 +110,20 @@ export class DumpInspector extends Transform {
       if (m?.[1]) this.facts.pgDumpVersion = m[1]
     }
   }
+
+  private afterTrailer(buf: Buffer, start: number, end: number): void {
+    if (this.facts.afterTrailer || isBlank(buf, start, end) || buf[start] === 0x2d) return
+    const text = buf.toString('utf8', start, Math.min(end, start + 200))
+    // pg_dump 17.6+ / 15.14+ ends with \unrestrict KEY after the trailer
+    if (/^\\unrestrict\s/.test(text)) return
+    this.facts.afterTrailer = { line: this.lineNo, text: text.trim() }
+  }
+}
+
+function isBlank(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!
+    if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false
+  }
+  return true
 }

@@ -25,6 +25,15 @@ export class TruncatedDumpError extends RotvError {
   }
 }
 
+/** The source's dump is not one whole pg_dump (no SQL at all, or more after its trailer). */
+export class InvalidDumpError extends RotvError {
+  constructor(name: string, detail: string) {
+    super(`the dump for "${name}" is not a whole pg_dump: ${detail}`, {
+      fix: `the previous snapshot was kept; check the source (a plain pg_dump file, one database), then: ${seedCommand(name)}`,
+    })
+  }
+}
+
 export class EmptyDumpError extends RotvError {
   constructor(name: string) {
     super(`the dump for "${name}" was empty`, { fix: `check the source; the previous snapshot was kept. Retry: ${seedCommand(name)}` })
