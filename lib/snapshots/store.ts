@@ -20,6 +20,7 @@ import { DUMP_TRAILER, DumpInspector } from './dump-inspector.ts'
 import {
   CorruptSnapshotError,
   EmptyDumpError,
+  TrailingGarbageError,
   InvalidSnapshotNameError,
   SnapshotNotFoundError,
   SnapshotWriteError,
@@ -149,6 +150,8 @@ export function openStore(home: string): SnapshotStore {
       if (!facts.trailerSeen || facts.endedInsideCopy) {
         throw new TruncatedDumpError(name, `it ends without the "${DUMP_TRAILER}" trailer (${facts.uncompressedBytes} bytes received)`, completion.stderr)
       }
+      if (facts.statementLines === 0) throw new EmptyDumpError(name, 'holds no SQL at all: only comments and the completion trailer')
+      if (facts.garbageAfterTrailer) throw new TrailingGarbageError(name, facts.garbageAfterTrailer.line, facts.garbageAfterTrailer.text)
 
       let sha256 = hasher.digest()
       let compressedBytes = hasher.bytes
