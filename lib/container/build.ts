@@ -59,7 +59,9 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
     opts.engine,
     args,
     (tail) =>
-      new ImageBuildError(`${opts.engine.name} build failed:\n${tail}`, {
+      // The engine's cause in the message (one line), its last lines once, under it.
+      new ImageBuildError(`${opts.engine.name} build failed: ${engineCause(tail)}`, {
+        details: tail.split('\n').filter((l) => l.trim() && l.trim() !== `Error: ${engineCause(tail)}`),
         fix: opts.baseImage
           ? `check that the base image ${opts.baseImage} exists (\`${opts.engine.name} image exists ${opts.baseImage}\`) and that the Debian archive and the npm registry answer`
           : 'no registry reachable? build a local base image (debootstrap, then `podman import`) and pass --base-image',
@@ -69,6 +71,13 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
   const output = `${result.stdout}\n${result.stderr}`
   const inspect = await mustRun(opts.engine, ['image', 'inspect', '--format', '{{.Id}}', opts.tag], (t) => new ImageBuildError(`built, but cannot inspect ${opts.tag}: ${t}`))
   return { tag: opts.tag, imageId: inspect.stdout.trim(), stages: parseBuildOutput(output), durationMs: Date.now() - started, output }
+}
+
+/** The engine's own `Error: ...` line (the last one), else its last line. */
+function engineCause(tail: string): string {
+  const lines = tail.split('\n').map((l) => l.trim()).filter(Boolean)
+  const error = [...lines].reverse().find((l) => /^Error: /.test(l))
+  return (error ?? lines.at(-1) ?? 'no output').replace(/^Error: /, '')
 }
 
 /** Per-stage cache report from podman/buildah or docker BuildKit output. */
