@@ -66,6 +66,14 @@ export function checkTargets(cases: CaseResult[], sizes: SizeFigures | undefined
     met: sizes ? sizes.atRestBytes <= sizes.gzip6Bytes : null,
     figure: sizes ? `${mib(sizes.atRestBytes)} vs ${mib(sizes.gzip6Bytes)} (${pct(sizes.atRestBytes, sizes.gzip6Bytes)} of gzip -6)` : 'not measured',
   })
+  const plainPull = byId('anonymize:plain')
+  const anonPull = byId('anonymize')
+  const anonRatio = plainPull && anonPull ? anonPull.medianMs! / plainPull.medianMs! : undefined
+  out.push({
+    target: 'anonymized pull (scan included) <= 1.25x a plain pull',
+    met: anonRatio === undefined ? null : anonRatio <= 1.25,
+    figure: anonRatio === undefined ? 'not measured' : `${anonRatio.toFixed(2)}x (median ${secs(anonPull!.medianMs!)} vs ${secs(plainPull!.medianMs!)})`,
+  })
   const full = byId('container:full-build')
   const rebuild = byId('container:bump-rebuild')
   out.push({

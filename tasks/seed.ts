@@ -2,6 +2,7 @@ import { anonymizeSettings } from '../lib/anonymize/from-config.ts'
 import { describeFindings } from '../lib/anonymize/report.ts'
 import { RotvError } from '../lib/errors.ts'
 import { openStore } from '../lib/snapshots/index.ts'
+import { registrySource } from '../lib/registry/index.ts'
 import { sourceSpec } from '../lib/runtime/from-config.ts'
 import { defineTask } from '../lib/tasks/types.ts'
 import { mb, seconds } from './format.ts'
@@ -43,9 +44,11 @@ export default defineTask({
       : sourceSpec(config, inv?.args.source as string | undefined)
     const as = (inv?.options.as as string | undefined) ?? (fromFile ? undefined : spec.name)
     const store = openStore(config.dataHome)
-    io.log(`pulling from ${spec.kind === 'demo' ? 'the bundled demo data' : `${spec.name} (${spec.kind}${spec.host ? ` via ${spec.host}` : ''})`}`)
+    io.log(`pulling from ${spec.kind === 'demo' ? 'the bundled demo data' : `${spec.name} (${spec.kind}${spec.host ? ` via ${spec.host}` : spec.ref ? ` ${spec.ref}` : ''})`}`)
     if (anonymize) io.log(`anonymizing in flight by ${anonymize.rulesOrigin ?? 'the rules'}${anonymize.strict ? ' (strict)' : ''}`)
-    const manifest = await store.pull(spec, {
+    // The registry source reports its download and digest checks, which come before any SQL flows.
+    const source = spec.kind === 'registry' ? registrySource(spec, { onStatus: (s) => io.progress(s) }) : spec
+    const manifest = await store.pull(source, {
       as,
       signal: ctx.signal,
       anonymize,

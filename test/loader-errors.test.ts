@@ -126,6 +126,7 @@ t.test('an extension the server lacks -> MissingExtensionError with the fix', as
   t.match(err.message, /needs the PostgreSQL extension "postgis"/)
   t.match(err.serverMessage, /postgis/)
   t.match(err.fix, /PG_BIN_DIR/)
+  t.match(err.fix, /RUNTIME=container \(its image has PostGIS\)/)
 })
 
 t.test('AbortSignal mid-COPY: rejects with a cancellation and leaves no connection', async (t) => {

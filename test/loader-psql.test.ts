@@ -16,7 +16,7 @@ interface Case {
   /** The dump's bytes (a string is UTF-8); the header and trailer pg_dump writes are added. */
   body: string | Buffer
   /** Without: the loader must load what psql loads, and psql must load it without an error. */
-  refused?: { loader: RegExp; psql?: RegExp; line: number }
+  refused?: { loader: RegExp; psql?: RegExp; line: number; fix?: RegExp }
   /** psql's errors that it passes over (the loader must end with the same database, and no error). */
   psqlErrors?: RegExp
   /** Bytes before the header (a byte-order mark). */
@@ -184,6 +184,31 @@ INSERT INTO public.t VALUES (2, 'bad `),
     refused: { loader: /invalid byte sequence for encoding "UTF8" in the statement at line \d+ \(byte offset \d+\)/, psql: /invalid byte sequence for encoding "UTF8"/, line: 3 },
   },
   {
+    name: 'lz4 column compression on a server built without lz4: the object, what is missing, the fix',
+    body: `CREATE TABLE public.t (id integer, s text);
+ALTER TABLE ONLY public.t ALTER COLUMN s SET COMPRESSION lz4;
+`,
+    refused: {
+      loader: /this server cannot make ALTER TABLE ONLY public\.t: it needs lz4 compression support/,
+      psql: /compression method lz4 not supported/,
+      line: 2,
+      fix: /PG_BIN_DIR .*lz4.*SET COMPRESSION pglz/,
+    },
+  },
+  {
+    name: 'a C-language function whose library the server lacks: the object, the library, the fix',
+    body: `CREATE FUNCTION public.cfun(integer) RETURNS integer
+    LANGUAGE c IMMUTABLE STRICT
+    AS '$libdir/nosuch_regress', 'cfun';
+`,
+    refused: {
+      loader: /this server cannot make CREATE FUNCTION public\.cfun\(integer\): it needs the C library \$libdir\/nosuch_regress/,
+      psql: /could not access file "\$libdir\/nosuch_regress"/,
+      line: 1,
+      fix: /pkglibdir/,
+    },
+  },
+  {
     // psql would load the rest into the other database; the loader loads one database: refused
     name: '\\connect to another database is refused, naming it and the line',
     body: `CREATE TABLE public.t (id integer);
@@ -232,6 +257,7 @@ for (const c of cases) {
       t.type(loaded, DumpLoadError, 'the loader refuses it')
       t.match((loaded as Error).message, c.refused.loader)
       t.equal((loaded as DumpLoadError).position?.line, HEADER_LINES + c.refused.line, 'at the line of the statement')
+      if (c.refused.fix) t.match((loaded as DumpLoadError).fix, c.refused.fix, 'the fix')
       return
     }
     if (c.psqlErrors) {

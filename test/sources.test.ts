@@ -64,14 +64,15 @@ t.test('url parsing keeps the password out of everything but the password field'
 })
 
 t.test('specs missing what their kind needs are refused with a fix', async (t) => {
-  t.same([...SOURCE_KINDS], ['ssh+podman', 'ssh', 'url', 'file', 'demo'])
+  t.same([...SOURCE_KINDS], ['ssh+podman', 'ssh', 'url', 'file', 'demo', 'registry'])
   const bad: [SourceSpec, RegExp][] = [
     [{ name: 'production', kind: 'ssh' }, /PRODUCTION_HOST/],
     [{ name: 'staging', kind: 'ssh+podman', host: 'h' }, /STAGING_CONTAINER/],
     [{ name: 'production', kind: 'url' }, /PRODUCTION_DATABASE_URL/],
     [{ name: 'production', kind: 'file' }, /SEED_FILE/],
     [{ name: 'staging', kind: 'file' }, /STAGING_FILE/],
-    [{ name: 'production', kind: 'ftp' as SourceSpec['kind'] }, /ssh\+podman, ssh, url, file, demo/],
+    [{ name: 'production', kind: 'registry' }, /PRODUCTION_REGISTRY/],
+    [{ name: 'production', kind: 'ftp' as SourceSpec['kind'] }, /ssh\+podman, ssh, url, file, demo, registry/],
   ]
   for (const [spec, fix] of bad) {
     try {

@@ -35,6 +35,9 @@ export function validateEnvironment(loaded: LoadedConfig): EnvironmentReport {
     if (source.kind === 'url' && !source.url && !errors.some((e) => e.variable === `${p}DATABASE_URL`)) {
       missing(`${p}DATABASE_URL`, why('a postgres:// URL'), `set ${p}DATABASE_URL in .env`)
     }
+    if (source.kind === 'registry' && !source.registry && !errors.some((e) => e.variable === `${p}REGISTRY`)) {
+      missing(`${p}REGISTRY`, why('an OCI reference'), `set ${p}REGISTRY in .env to the team's snapshot, e.g. registry.example.com/team/rotv-snapshots:${source.name}`)
+    }
     if (source.kind === 'file') {
       const fileVar = p === 'PRODUCTION_' ? 'SEED_FILE' : `${p}FILE`
       if (!source.file) missing(fileVar, why('a dump file'), `set ${fileVar} to a .sql, .sql.gz or .sql.br file`)

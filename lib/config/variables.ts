@@ -5,6 +5,8 @@
 export type VariableKind =
   | 'string'
   | 'host'
+  /** A user, container or database name that reaches a remote command line: never an option (no leading -). */
+  | 'name'
   | 'port'
   | 'boolean'
   | 'integer'
@@ -44,14 +46,14 @@ export const GROUP_TITLES: Record<VariableGroup, string> = {
   admin: 'Admin',
 }
 
-export const SOURCE_KINDS = ['ssh+podman', 'ssh', 'url', 'file', 'demo'] as const
+export const SOURCE_KINDS = ['ssh+podman', 'ssh', 'url', 'file', 'demo', 'registry'] as const
 export type SourceKind = (typeof SOURCE_KINDS)[number]
 
 export const VARIABLES: readonly VariableSpec[] = [
   // --- production source
   {
     name: 'SEED_SOURCE', group: 'source', kind: 'enum', values: SOURCE_KINDS,
-    description: 'How snapshots are pulled. Default: ssh+podman when PRODUCTION_HOST is set, url when PRODUCTION_DATABASE_URL is set, else the bundled demo data',
+    description: 'How snapshots are pulled. Default: ssh+podman when PRODUCTION_HOST is set, url when PRODUCTION_DATABASE_URL is set, registry when PRODUCTION_REGISTRY is set, else the bundled demo data',
   },
   {
     name: 'PRODUCTION_HOST', group: 'source', kind: 'host', placeholder: 'your-server.example.com',
@@ -59,9 +61,9 @@ export const VARIABLES: readonly VariableSpec[] = [
   },
   // No defaults: passing 22/root always overrode an ~/.ssh/config alias's own Port and User.
   { name: 'PRODUCTION_PORT', group: 'source', kind: 'port', description: 'SSH port of production (unset: the ~/.ssh/config entry\'s Port, else 22)' },
-  { name: 'PRODUCTION_USER', group: 'source', kind: 'string', description: 'SSH user on production (unset: the ~/.ssh/config entry\'s User, else your login name)' },
+  { name: 'PRODUCTION_USER', group: 'source', kind: 'name', description: 'SSH user on production (unset: the ~/.ssh/config entry\'s User, else your login name)' },
   {
-    name: 'PRODUCTION_CONTAINER', group: 'source', kind: 'string', default: 'rotv',
+    name: 'PRODUCTION_CONTAINER', group: 'source', kind: 'name', default: 'rotv',
     description: 'Container running PostgreSQL on production (ssh+podman source)',
   },
   {
@@ -69,11 +71,21 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'Container engine on production (ssh+podman source)',
   },
   { name: 'PRODUCTION_DB_NAME', group: 'source', kind: 'string', default: 'rotv', description: 'Database to dump on production' },
-  { name: 'PRODUCTION_DB_USER', group: 'source', kind: 'string', default: 'rotv', description: 'Database user pg_dump connects as on production' },
+  { name: 'PRODUCTION_DB_USER', group: 'source', kind: 'name', default: 'rotv', description: 'Database user pg_dump connects as on production' },
   {
     name: 'PRODUCTION_DATABASE_URL', group: 'source', kind: 'postgres-url', secret: true,
     description: 'postgres:// URL for the url source (a tunnel or a managed database); its password never reaches a command line',
   },
+  {
+    name: 'PRODUCTION_REGISTRY', group: 'source', kind: 'string',
+    description: 'OCI reference of the team\'s snapshot for the registry source (HOST[:PORT]/REPOSITORY[:TAG], e.g. registry.example.com/team/rotv-snapshots:production); `snapshots push` writes it',
+  },
+  { name: 'REGISTRY_AUTH_FILE', group: 'source', kind: 'path', description: 'Registry auth file as `podman login` writes it (default: podman\'s and docker\'s usual files)' },
+  {
+    name: 'REGISTRY_TLS_VERIFY', group: 'source', kind: 'boolean', default: 'true',
+    description: 'false: talk plain HTTP, or TLS without checking the certificate (for a registry on loopback only); `--tls-verify=false` for one command',
+  },
+  { name: 'REGISTRY_CA_FILE', group: 'source', kind: 'path', description: 'Certificate (PEM) of a private CA the registry\'s certificate is signed by, trusted besides the system CAs' },
   { name: 'SEED_FILE', group: 'source', kind: 'path', description: 'Dump file for the file source (.sql, .sql.gz or .sql.br)' },
   {
     name: 'SEED_ENVIRONMENTS', group: 'source', kind: 'string', default: 'production',
@@ -140,7 +152,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'ADMIN_EMAIL', group: 'admin', kind: 'email', placeholder: 'admin@example.com', description: 'E-mail of the user who gets admin rights' },
 ]
 
-export const VARIABLE_SUFFIXES_PER_ENVIRONMENT = ['HOST', 'PORT', 'USER', 'CONTAINER', 'ENGINE', 'DB_NAME', 'DB_USER', 'DATABASE_URL', 'SOURCE'] as const
+export const VARIABLE_SUFFIXES_PER_ENVIRONMENT = ['HOST', 'PORT', 'USER', 'CONTAINER', 'ENGINE', 'DB_NAME', 'DB_USER', 'DATABASE_URL', 'REGISTRY', 'SOURCE'] as const
 
 export function variableSpec(name: string): VariableSpec | undefined {
   return VARIABLES.find((v) => v.name === name) ?? environmentVariableSpec(name)

@@ -91,13 +91,27 @@ export class ConnectMetaCommandError extends DumpLoadError {
   }
 }
 
+/** The server cannot make an object the dump holds (a build option or a C library it lacks). */
+export class UnsupportedObjectError extends DumpLoadError {
+  readonly object: string
+  readonly missing: string
+
+  constructor(object: string, missing: string, fix: string, details: DumpLoadErrorDetails = {}) {
+    super(`this server cannot make ${object}: it needs ${missing}`, { ...details, fix })
+    this.object = object
+    this.missing = missing
+  }
+}
+
 /** CREATE EXTENSION failed because the server's PostgreSQL build does not ship the extension. */
 export class MissingExtensionError extends DumpLoadError {
   readonly extension: string
 
   constructor(extension: string, details: DumpLoadErrorDetails = {}) {
     super(`the dump needs the PostgreSQL extension "${extension}", which this server does not have`, {
-      fix: `use a PostgreSQL build that has "${extension}" (e.g. set PG_BIN_DIR to a system PostgreSQL with the extension installed, such as apt-get install postgresql-17-postgis-3 for PostGIS)`,
+      fix: /^postgis/i.test(extension)
+        ? `PostGIS is not in the bundled PostgreSQL: use RUNTIME=container (its image has PostGIS), or set PG_BIN_DIR to a system PostgreSQL with it (apt-get install postgresql-17-postgis-3)`
+        : `use a PostgreSQL build that has "${extension}" (set PG_BIN_DIR to a system PostgreSQL with the extension installed)`,
       ...details,
     })
     this.extension = extension

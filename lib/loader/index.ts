@@ -50,6 +50,7 @@ export {
   UnknownMetaCommandError,
   ConnectMetaCommandError,
   MissingExtensionError,
+  UnsupportedObjectError,
   DumpLoadCancelledError,
   type DumpPosition,
 } from './errors.ts'

@@ -23,6 +23,7 @@ import {
   DumpLoadError,
   MissingExtensionError,
   TruncatedDumpError,
+  UnsupportedObjectError,
   excerpt,
   type DumpPosition,
 } from './errors.ts'
@@ -812,7 +813,34 @@ function statementError(err: unknown, info: StatementInfo, extension?: string): 
     return new MissingExtensionError(extension, details)
   }
   if (!fields.code) return new DumpLoadError('lost the connection to the target database while running a statement', details)
+  const missing = missingCapability(fields.serverMessage, fields.detail)
+  if (missing) return new UnsupportedObjectError(dumpedObject(info.dumped ?? info.sql), missing.what, missing.fix, details)
   return new DumpLoadError('statement failed', details)
+}
+
+/** What the server lacks, when its refusal says so: a build option, or a C library. */
+function missingCapability(message: string, detail?: string): { what: string; fix: string } | undefined {
+  let m: RegExpExecArray | null
+  if ((m = /compression method (\w+) not supported/i.exec(message))) {
+    return {
+      what: `${m[1]} compression support (this PostgreSQL is built without it${detail ? `: ${detail}` : ''})`,
+      fix: `set PG_BIN_DIR to a PostgreSQL built with ${m[1]} (Debian's postgresql packages are), or RUNTIME=container; or change the column in production (ALTER TABLE ... ALTER COLUMN ... SET COMPRESSION pglz)`,
+    }
+  }
+  if ((m = /could not (?:access|load) (?:file|library) "([^"]+)"/i.exec(message))) {
+    return {
+      what: `the C library ${m[1]}, which this server does not have`,
+      fix: `install that library for this server (into its pkglibdir), or set PG_BIN_DIR to a PostgreSQL that has it; a function the app never calls can be dropped in production`,
+    }
+  }
+  return undefined
+}
+
+/** The object a DDL statement makes, for messages: "CREATE FUNCTION public.f(integer)". */
+function dumpedObject(sql: string): string {
+  const flat = excerpt(sql, 2000)
+  const m = /^((?:CREATE|ALTER)\s+(?:OR\s+REPLACE\s+)?(?:UNLOGGED\s+)?(?:MATERIALIZED\s+VIEW|[A-Z]+)\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:ONLY\s+)?(?:"(?:[^"]|"")*"|[^\s(]+)(?:\([^)]*\))?)/i.exec(flat)
+  return m ? m[1]! : excerpt(sql, 80)
 }
 
 function copyError(err: unknown, info: StatementInfo, dataLine: number, part = false): Error {

@@ -313,6 +313,43 @@ export async function listClusters(cacheDir: string): Promise<Array<{ key: strin
   return out.sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime())
 }
 
+/** A temp directory inside the cache for an entry made elsewhere (importClusterEntry): pruned if left behind. */
+export async function makeIncomingDir(cacheDir: string): Promise<string> {
+  await mkdir(cacheDir, { recursive: true, mode: 0o700 })
+  return mkdtemp(join(cacheDir, TMP_PREFIX))
+}
+
+/**
+ * Adopt an entry another data home made (unpacked into `incoming`, from makeIncomingDir) under `key`:
+ * the entry's own manifest digest must hold, then it is re-keyed (the key names this home's snapshot file),
+ * swapped into place and verified like any entry. A bad entry is removed and an error thrown.
+ */
+export async function importClusterEntry(cacheDir: string, incoming: string, key: string): Promise<CacheEntryInfo> {
+  assertKey(key)
+  try {
+    const m = JSON.parse(await readFile(join(incoming, MANIFEST), 'utf8')) as Manifest
+    if (m.format !== FORMAT || m.digest !== manifestDigest(m)) throw new ClusterDirError(`the imported cluster's manifest does not match its content (format ${String(m.format)})`)
+    const { digest: _digest, ...rest } = m
+    const sealed = sealManifest({ ...rest, key })
+    await writeFile(join(incoming, MANIFEST), JSON.stringify(sealed))
+    const final = join(cacheDir, key)
+    const old = `${join(cacheDir, OLD_PREFIX)}${Date.now()}-${process.pid}`
+    await rename(final, old).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err
+    })
+    await rename(incoming, final)
+    await rm(old, { recursive: true, force: true })
+    const check = await verifyClusterEntry(cacheDir, key)
+    if (!check.ok) {
+      await rm(final, { recursive: true, force: true })
+      throw new ClusterDirError(`the imported cluster is ${check.reason}: ${check.detail}`)
+    }
+    return { key, dir: final, files: sealed.files.length, bytes: restoredBytes(sealed) }
+  } finally {
+    await rm(incoming, { recursive: true, force: true })
+  }
+}
+
 // 2: aliases (one stored copy of the app database and its pristine template)
 const FORMAT = 2
 const MANIFEST = 'manifest.json'

@@ -62,6 +62,18 @@ export function sourceSpec(config: Config, name?: string): SourceSpec {
     dbUser: source.dbUser,
     url: source.url,
     file: source.file,
+    ...(source.kind === 'registry' ? { ref: source.registry, registry: registryAccess(config) } : {}),
+  }
+}
+
+/** How this data home reaches the registry, and where a pull keeps its temp files and warm clusters. */
+export function registryAccess(config: Config, overrides: { tlsVerify?: boolean } = {}): NonNullable<SourceSpec['registry']> {
+  return {
+    authFile: config.registry.authFile,
+    tlsVerify: overrides.tlsVerify ?? config.registry.tlsVerify,
+    caFile: config.registry.caFile,
+    workDir: join(config.dataHome, 'registry'),
+    clusterCacheDir: join(config.dataHome, 'clusters'),
   }
 }
 

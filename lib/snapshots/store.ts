@@ -8,7 +8,7 @@
 // previous manifest and data file untouched.
 import { createHash, randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdir, open, readdir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises'
+import { chmod, mkdir, open, readdir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { pipeline as pipelineCb, type Readable, type Transform } from 'node:stream'
@@ -86,6 +86,7 @@ export function openStore(home: string): SnapshotStore {
   }
 
   async function list(): Promise<SnapshotManifest[]> {
+    await privateDirs(root).catch(() => undefined) // a store made before 0700 gets it on first use
     const entries = await readdir(root, { withFileTypes: true }).catch(() => [])
     const names = entries.filter((e) => e.isDirectory() && NAME_RE.test(e.name)).map((e) => e.name).sort()
     const out: SnapshotManifest[] = []
@@ -100,7 +101,7 @@ export function openStore(home: string): SnapshotStore {
     const source = isSnapshotSource(src) ? src : createSource(src)
     const name = checkName(opts.as ?? source.spec.name)
     const dir = dirOf(name)
-    await mkdir(dir, { recursive: true })
+    await privateDirs(root, dir)
     const lock = await acquirePullLock(dir, name)
     const tmp = join(dir, `.pull-${process.pid}-${randomBytes(4).toString('hex')}.tmp`)
     // Aborted on any failure too, so a producer (ssh, pg_dump) never outlives the pull.
@@ -108,6 +109,7 @@ export function openStore(home: string): SnapshotStore {
     const signal = opts.signal ? AbortSignal.any([opts.signal, internal.signal]) : internal.signal
     const cancelled = () => new CancelledError(`pull of "${name}" cancelled; the previous snapshot was kept`)
     let dump: DumpStream | undefined
+    let committed: SnapshotManifest | undefined
     try {
       await removeLeftovers(dir)
       if (opts.signal?.aborted) throw cancelled()
@@ -116,7 +118,7 @@ export function openStore(home: string): SnapshotStore {
       const inspector = new DumpInspector()
       const meter = new ProgressMeter(startedAt, opts.onProgress, () => inspector.result().uncompressedBytes)
       const hasher = new HashCounter()
-      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 })
+      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o600 })
       let writeError: unknown
       out.once('error', (err) => (writeError = err))
       const decoder = decoderFor(dump.format)
@@ -162,7 +164,7 @@ export function openStore(home: string): SnapshotStore {
       }
       await fsyncFile(tmp)
       const dataFile = `${sha256}${AT_REST_EXTENSION}`
-      const pulledAt = opts.pulledAt ?? new Date()
+      const pulledAt = opts.pulledAt ?? dump.carried?.pulledAt ?? new Date()
       await utimes(tmp, pulledAt, pulledAt)
       await rename(tmp, join(dir, dataFile))
       if (anonymizer && anonymizer.leakIndex()) await writeFingerprints(dir, sha256, anonymizer.leakIndex()!, anonymization!.saltFingerprint)
@@ -181,11 +183,12 @@ export function openStore(home: string): SnapshotStore {
         uncompressedBytes,
         tables: facts.tables,
         totalRows: facts.totalRows,
-        anonymized: anonymizer !== undefined,
-        ...(dump.meta.kind === 'demo' ? { synthetic: true } : {}),
-        ...(anonymization ? { anonymization } : {}),
+        anonymized: anonymizer !== undefined || dump.carried?.anonymized === true,
+        ...(dump.meta.kind === 'demo' || dump.carried?.synthetic === true ? { synthetic: true } : {}),
+        ...(anonymization ? { anonymization } : dump.carried?.anonymization ? { anonymization: dump.carried.anonymization } : {}),
       }
       await writeManifestAtomic(dir, manifest) // the commit point
+      committed = manifest
       await removeUnreferencedData(dir, dataFile)
       meter.report(true)
       return manifest
@@ -196,6 +199,9 @@ export function openStore(home: string): SnapshotStore {
     } finally {
       internal.abort()
       if (dump) await dump.done
+      // A source with more than the dump (a registry artifact's warm cluster) finishes after the commit,
+      // under the caller's signal only: the internal one is aborted by now.
+      if (dump?.finish) await dump.finish(committed, opts.signal)
       await rm(tmp, { force: true })
       await lock.release()
     }
@@ -319,5 +325,18 @@ async function removeUnreferencedData(dir: string, keep: string): Promise<void> 
     if (DATA_FILE_RE.test(f) && f !== keep) await rm(join(dir, f), { force: true })
     // The leak scan's fingerprints belong to one data file.
     if (f.endsWith(FINGERPRINTS_SUFFIX) && f !== `${keep.slice(0, 64)}${FINGERPRINTS_SUFFIX}`) await rm(join(dir, f), { force: true })
+  }
+}
+
+/**
+ * Production data is for this user only: the store and each snapshot's folder are 0700 (created so,
+ * and tightened when an older version made them 0755), the files in them 0600. The data home itself
+ * is left as it is: a root runner's PostgreSQL user must still reach DATA_DIR (default <home>/pgdata).
+ */
+async function privateDirs(...dirs: string[]): Promise<void> {
+  for (const d of dirs) {
+    await mkdir(d, { recursive: true, mode: 0o700 })
+    const st = await stat(d)
+    if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) await chmod(d, st.mode & 0o700)
   }
 }

@@ -3,6 +3,7 @@ import { demoSource } from './demo.ts'
 import { fileSource } from './file.ts'
 import { sshSource } from './ssh.ts'
 import { urlSource } from './url.ts'
+import { registrySource } from '../registry/source.ts'
 import { SOURCE_KINDS, type SnapshotSource, type SourceSpec } from './types.ts'
 import { RotvError } from '../errors.ts'
 
@@ -24,6 +25,8 @@ export function createSource(spec: SourceSpec): SnapshotSource {
       return fileSource(spec)
     case 'demo':
       return demoSource(spec)
+    case 'registry':
+      return registrySource(spec)
     default:
       throw new RotvError(`unknown source kind "${String((spec as { kind: unknown }).kind)}" for "${spec.name}"`, {
         fix: `use one of: ${SOURCE_KINDS.join(', ')}`,

@@ -3,9 +3,11 @@
 // trusts the stream alone: a dump is only kept when `done` resolves ok and the dump's trailer is present.
 import type { Readable } from 'node:stream'
 import type { RotvError } from '../errors.ts'
+import type { AnonymizationRecord } from '../anonymize/stream.ts'
+import type { SnapshotManifest } from '../snapshots/manifest.ts'
 
-export type SourceKind = 'ssh+podman' | 'ssh' | 'url' | 'file' | 'demo'
-export const SOURCE_KINDS: readonly SourceKind[] = ['ssh+podman', 'ssh', 'url', 'file', 'demo']
+export type SourceKind = 'ssh+podman' | 'ssh' | 'url' | 'file' | 'demo' | 'registry'
+export const SOURCE_KINDS: readonly SourceKind[] = ['ssh+podman', 'ssh', 'url', 'file', 'demo', 'registry']
 
 /** Plain object the config layer builds per environment (PRODUCTION_*, STAGING_*, ...). */
 export interface SourceSpec {
@@ -42,6 +44,10 @@ export interface SourceSpec {
   connectTimeoutSeconds?: number
   /** url: the pg_dump binary to run. Default `pg_dump` on PATH. */
   pgDumpPath?: string
+  /** registry: the OCI reference (HOST[:PORT]/REPOSITORY[:TAG]) of the team's snapshot. */
+  ref?: string
+  /** registry: how to reach it (lib/registry RegistryAccess) and where this data home keeps temp files and warm clusters. */
+  registry?: { authFile?: string; tlsVerify?: boolean; caFile?: string; workDir?: string; clusterCacheDir?: string }
   /** demo: generator knobs. */
   seed?: number
   size?: number
@@ -76,6 +82,11 @@ export interface DumpStream {
   meta: SourceMetadata
   /** Settles after the producing processes exited; never rejects. */
   done: Promise<SourceCompletion>
+  /** What a source that hands over a stored snapshot (a registry artifact) knows about it: whether and how
+   * it was anonymized, and when it was pulled from production (its age). */
+  carried?: { anonymized: boolean; synthetic?: boolean; anonymization?: AnonymizationRecord; pulledAt: Date }
+  /** Called once the store is done with the stream: with the committed manifest, or undefined on failure. */
+  finish?(committed: SnapshotManifest | undefined, signal?: AbortSignal): Promise<void>
 }
 
 export interface OpenOptions {

@@ -1,0 +1,130 @@
+// Team sharing through a real registry: Debian's docker-registry on 127.0.0.1 (htpasswd + self-signed TLS,
+// and once plain HTTP), the real CLI, skopeo. Push, rm, pull gives the same bytes; wrong credentials and a
+// snapshot that may not leave the machine are refused with the fix; two data homes: one pushes, the other
+// (SEED_SOURCE=registry, no production at all) starts warm on the first start.
+import t from 'tap'
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { isolatedEnv, runCli, type CliResult } from './helpers/cli.ts'
+import { freePort } from './helpers/production-postgres.ts'
+import { startRegistry } from './helpers/registry.ts'
+import { openStore } from '../lib/snapshots/index.ts'
+
+const REPO = 'team/rotv-snapshots'
+const password = 'registry-test-pw-7c1e9a'
+
+function taskResult(r: CliResult, task: string) {
+  return JSON.parse(r.stdout).tasks.find((x: { name: string }) => x.name === task).result
+}
+
+t.test('TLS + htpasswd: push, rm, pull (same sha256); wrong password; personal data refused', async (t) => {
+  const reg = await startRegistry({ tls: true, user: 'team', password })
+  t.teardown(() => reg.close())
+  const home = await mkdtemp(join(tmpdir(), 'rotv-registry-home-'))
+  t.teardown(() => rm(home, { recursive: true, force: true }))
+  const env = isolatedEnv({ ROTV_HOME: home, REGISTRY_AUTH_FILE: reg.authFile, REGISTRY_CA_FILE: reg.caFile })
+  const cli = (...args: string[]) => runCli(args, env)
+  const ref = `${reg.host}/${REPO}:team`
+  const store = openStore(home)
+
+  const seeded = await cli('seed', 'demo', '--as', 'team')
+  t.equal(seeded.code, 0, seeded.all)
+  const before = await store.get('team')
+
+  const pushed = await cli('snapshots', 'push', 'team', ref, '--json')
+  t.equal(pushed.code, 0, pushed.all)
+  const push = taskResult(pushed, 'snapshots')
+  t.ok(push.chunks >= 1, `the SQL travels in chunks (${push.chunks})`)
+  t.equal(push.uploadedBlobs, push.blobs, 'a first push uploads every blob')
+
+  t.equal((await cli('snapshots', 'rm', 'team')).code, 0)
+  t.equal(await store.get('team'), undefined)
+  const pulled = await cli('snapshots', 'pull', ref)
+  t.equal(pulled.code, 0, pulled.all)
+  t.match(pulled.all, /pulled "team" from/)
+  const after = await store.get('team')
+  t.equal(after?.sha256, before?.sha256, 'the pulled snapshot has the pushed one\'s sha256')
+  t.equal(after?.synthetic, true, 'demo data stays marked synthetic')
+  t.equal((await cli('snapshots', 'verify', 'team')).code, 0)
+
+  // Wrong password: a clear refusal naming the fix, the password never printed, the store untouched.
+  const wrongEnv = { ...env, REGISTRY_AUTH_FILE: reg.wrongAuthFile }
+  const wrongPush = await runCli(['snapshots', 'push', 'team', `${reg.host}/${REPO}:other`], wrongEnv)
+  t.equal(wrongPush.code, 1, wrongPush.all)
+  t.match(wrongPush.all, new RegExp(`the registry ${reg.host} refused the credentials`))
+  t.match(wrongPush.all, /podman login|REGISTRY_AUTH_FILE/)
+  const wrongPull = await runCli(['snapshots', 'pull', ref, '--as', 'copy'], wrongEnv)
+  t.equal(wrongPull.code, 1, wrongPull.all)
+  t.match(wrongPull.all, /refused the credentials/)
+  t.equal(await store.get('copy'), undefined, 'a refused pull stores nothing')
+  for (const r of [wrongPush, wrongPull]) t.notMatch(r.all, password)
+
+  // The registry's self-signed certificate without REGISTRY_CA_FILE: a TLS failure that names the variable.
+  const noCa = await runCli(['snapshots', 'pull', ref, '--as', 'copy'], { ...env, REGISTRY_CA_FILE: undefined })
+  t.equal(noCa.code, 1, noCa.all)
+  t.match(noCa.all, /TLS with the registry .* failed/)
+  t.match(noCa.all, /REGISTRY_CA_FILE/)
+
+  // A snapshot that is not anonymized (a file handed over) may not leave: the same check as export.
+  const sql = join(home, 'handed.sql')
+  t.equal((await cli('snapshots', 'export', 'team', '--out', sql)).code, 0)
+  t.equal((await cli('seed', '--from-file', sql, '--as', 'handed', '--no-anonymize')).code, 0)
+  const raw = `${reg.host}/${REPO}:handed`
+  const refused = await cli('snapshots', 'push', 'handed', raw)
+  t.equal(refused.code, 1, refused.all)
+  t.match(refused.all, /snapshot "handed" is not anonymized: .* may not leave this machine \(push refused\)/)
+  t.match(refused.all, /--allow-personal-data/)
+  const nothing = await cli('snapshots', 'pull', raw, '--as', 'copy')
+  t.equal(nothing.code, 1, nothing.all)
+  t.match(nothing.all, /the registry has no snapshot at/, 'the refused push sent nothing')
+  const forced = await cli('snapshots', 'push', 'handed', raw, '--allow-personal-data')
+  t.equal(forced.code, 0, forced.all)
+  t.match(forced.all, /NOT anonymized.*everyone who can pull/)
+  t.match(forced.all, /uploaded \d+ \(.*\), the registry already held the rest/)
+})
+
+t.test('plain HTTP: one data home pushes its warm cluster, the other (SEED_SOURCE=registry) starts warm', async (t) => {
+  const reg = await startRegistry({ tls: false })
+  t.teardown(() => reg.close())
+  const ref = `${reg.host}/${REPO}:production`
+  const homes: string[] = []
+  const homeEnv = async (dotenv: string) => {
+    const home = await mkdtemp(join(tmpdir(), 'rotv-registry-home-'))
+    homes.push(home)
+    const envFile = join(home, 'test.env')
+    await writeFile(envFile, dotenv)
+    const env = isolatedEnv({ ROTV_HOME: home, APP_PORT: String(await freePort()), PG_PORT: String(await freePort()) })
+    return { home, env, cli: (...args: string[]) => runCli(['--dotenv', envFile, ...args], env) }
+  }
+  const a = await homeEnv('')
+  const b = await homeEnv(`SEED_SOURCE=registry\nPRODUCTION_REGISTRY=${ref}\nREGISTRY_TLS_VERIFY=false\n`)
+  t.teardown(async () => {
+    for (const h of [a, b]) await h.cli('stop')
+    for (const h of homes) await rm(h, { recursive: true, force: true })
+  })
+
+  // Home A: the demo snapshot, started once (cold import; stop waits for the warm cluster's save).
+  const coldA = await a.cli('start', '--db-only', '--json')
+  t.equal(coldA.code, 0, coldA.all)
+  t.equal(taskResult(coldA, 'start').prepared, 'imported')
+  t.equal((await a.cli('stop')).code, 0)
+  const withoutTls = await a.cli('snapshots', 'push', 'demo', ref)
+  t.equal(withoutTls.code, 1, 'TLS is checked by default')
+  t.match(withoutTls.all, /plain HTTP|--tls-verify=false/)
+  const pushed = await a.cli('snapshots', 'push', 'demo', ref, '--tls-verify=false', '--json')
+  t.equal(pushed.code, 0, pushed.all)
+  const push = taskResult(pushed, 'snapshots')
+  t.match(push.cluster, { arch: process.arch }, 'the warm cluster went along')
+  t.match(push.cluster.pgVersion, /^\d+/)
+
+  // Home B has no production settings at all: start pulls from the registry and its first start is warm.
+  const startB = await b.cli('start', '--db-only', '--json')
+  t.equal(startB.code, 0, startB.all)
+  const b1 = taskResult(startB, 'start')
+  t.equal(b1.prepared, 'warm', 'the first start in the second data home is warm')
+  const stored = await openStore(b.home).get('production')
+  t.equal(stored?.sha256, (await openStore(a.home).get('demo'))?.sha256, 'the same snapshot bytes')
+  t.equal(stored?.source.kind, 'registry')
+  t.ok((await stat(join(b.home, 'clusters'))).isDirectory())
+})
