@@ -4,6 +4,7 @@
 import { Transform, type TransformCallback } from 'node:stream'
 
 export const DUMP_TRAILER = '-- PostgreSQL database dump complete'
+const DUMP_HEADER = '-- PostgreSQL database dump'
 
 export interface DumpFacts {
   serverVersion: string | null
@@ -15,11 +16,11 @@ export interface DumpFacts {
   trailerSeen: boolean
   /** True when the stream ended inside a COPY block. */
   endedInsideCopy: boolean
-  /** Lines of SQL (not comments, not blank, not COPY rows) before the trailer: 0 means no database at all. */
-  sqlLines: number
-  /** The first line after the trailer that pg_dump does not write there (anything but comments,
-   * blank lines and \unrestrict), and its line number: a concatenated or damaged file. */
-  afterTrailer: { line: number; text: string } | null
+  /** Lines of SQL outside COPY data and comments: 0 means a file with nothing to load (a trailer alone). */
+  statementLines: number
+  /** The first line after the completion trailer that is neither blank, a comment, \unrestrict, nor the
+   * start of another dump (a concatenation): garbage that would fail only at import. */
+  garbageAfterTrailer?: { line: number; text: string }
 }
 
 const NL = 0x0a
@@ -36,8 +37,7 @@ export class DumpInspector extends Transform {
     uncompressedBytes: 0,
     trailerSeen: false,
     endedInsideCopy: false,
-    sqlLines: 0,
-    afterTrailer: null,
+    statementLines: 0,
   }
   private lineNo = 0
   private copyTable: string | null = null
@@ -82,11 +82,10 @@ export class DumpInspector extends Transform {
       return
     }
     const first = buf[start]
-    if (this.facts.trailerSeen) {
-      this.afterTrailer(buf, start, end)
-      return
+    if (first !== 0x2d /* - */ && !isBlank(buf, start, end)) {
+      if (this.facts.trailerSeen) this.afterTrailer(buf, start, end)
+      this.facts.statementLines++
     }
-    if (first !== 0x2d /* - */ && !isBlank(buf, start, end)) this.facts.sqlLines++
     if (first !== 0x43 /* C */ && first !== 0x2d /* - */) return
     const text = buf.toString('utf8', start, end)
     if (first === 0x43) {
@@ -97,10 +96,12 @@ export class DumpInspector extends Transform {
       }
       return
     }
-    if (text === DUMP_TRAILER || text === `${DUMP_TRAILER}\r`) {
+    if (text === DUMP_TRAILER) {
       this.facts.trailerSeen = true
       return
     }
+    // Another dump appended after this one's trailer (cat a.sql b.sql): it must end with its own.
+    if (this.facts.trailerSeen && text === DUMP_HEADER) this.facts.trailerSeen = false
     if (this.facts.serverVersion === null) {
       const m = SERVER_RE.exec(text)
       if (m?.[1]) this.facts.serverVersion = m[1]
@@ -112,17 +113,17 @@ export class DumpInspector extends Transform {
   }
 
   private afterTrailer(buf: Buffer, start: number, end: number): void {
-    if (this.facts.afterTrailer || isBlank(buf, start, end) || buf[start] === 0x2d) return
-    const text = buf.toString('utf8', start, Math.min(end, start + 200))
-    // pg_dump 17.6+ / 15.14+ ends with \unrestrict KEY after the trailer
+    if (this.facts.garbageAfterTrailer) return
+    const text = buf.toString('utf8', start, Math.min(end, start + 200)).replace(/\r$/, '')
+    // pg_dump 17.6+/15.14+ ends with "\unrestrict KEY" after the trailer
     if (/^\\unrestrict\s/.test(text)) return
-    this.facts.afterTrailer = { line: this.lineNo, text: text.trim() }
+    this.facts.garbageAfterTrailer = { line: this.lineNo, text: text.length > 60 ? `${text.slice(0, 60)}...` : text }
   }
 }
 
 function isBlank(buf: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
-    const b = buf[i]!
+    const b = buf[i]
     if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false
   }
   return true

@@ -20,7 +20,7 @@ import { DUMP_TRAILER, DumpInspector } from './dump-inspector.ts'
 import {
   CorruptSnapshotError,
   EmptyDumpError,
-  InvalidDumpError,
+  TrailingGarbageError,
   InvalidSnapshotNameError,
   SnapshotNotFoundError,
   SnapshotWriteError,
@@ -150,12 +150,8 @@ export function openStore(home: string): SnapshotStore {
       if (!facts.trailerSeen || facts.endedInsideCopy) {
         throw new TruncatedDumpError(name, `it ends without the "${DUMP_TRAILER}" trailer (${facts.uncompressedBytes} bytes received)`, completion.stderr)
       }
-      // a file holding only the trailer is no database, and must not replace one
-      if (facts.sqlLines === 0) throw new InvalidDumpError(name, 'it holds no SQL at all, only comments (the completion trailer alone is not a dump)')
-      if (facts.afterTrailer) {
-        const { line, text } = facts.afterTrailer
-        throw new InvalidDumpError(name, `line ${line}, after the "${DUMP_TRAILER}" trailer, holds more (${JSON.stringify(text.slice(0, 80))}): two dumps concatenated, or a damaged file`)
-      }
+      if (facts.statementLines === 0) throw new EmptyDumpError(name, 'holds no SQL at all: only comments and the completion trailer')
+      if (facts.garbageAfterTrailer) throw new TrailingGarbageError(name, facts.garbageAfterTrailer.line, facts.garbageAfterTrailer.text)
 
       let sha256 = hasher.digest()
       let compressedBytes = hasher.bytes
