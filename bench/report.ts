@@ -17,6 +17,10 @@ export function summarize(c: CaseResult): CaseResult {
 
 /** Ratios against the baseline's median, for the cases that deliver the same thing (a loaded database). */
 export function addRatios(cases: CaseResult[]): void {
+  // the loader's small-dump row against psql -f in the same case (its own "original method")
+  const psql = cases.find((c) => c.id === 'loader:psql' && c.status === 'ok')?.medianMs
+  const loader = cases.find((c) => c.id === 'loader:loader' && c.status === 'ok')
+  if (psql && loader?.medianMs) loader.speedupVsBaseline = psql / loader.medianMs
   const base = cases.find((c) => c.id === 'baseline' && c.status === 'ok')?.medianMs
   if (!base) return
   for (const c of cases) {

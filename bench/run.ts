@@ -11,6 +11,7 @@ import { AT_REST_COMPRESSION, BROTLI_QUALITY } from '../lib/snapshots/index.ts'
 import { parseArgs, UsageError, type BenchOptions } from './args.ts'
 import { baselineContext, runBaseline } from './cases/baseline.ts'
 import { runContainerCases } from './cases/container.ts'
+import { LOADER_SMALL_SIZE, runLoaderCases } from './cases/loader.ts'
 import { HostEnvironment, prebuildFrontend, storeSnapshot, type StoredSnapshot } from './cases/host.ts'
 import { runSeedPull, startSeedFixture } from './cases/seed.ts'
 import { runAnonymizePulls } from './cases/anonymize.ts'
@@ -87,6 +88,12 @@ async function main(): Promise<number> {
     if (want('anonymize')) {
       log('anonymized pull vs plain pull of the same dump (file source), alternating')
       cases.push(...(await anonymizeCases(opts, cleanup, dump.path)))
+    }
+
+    if (want('loader')) {
+      log(`loader vs psql -f on a small dump (${LOADER_SMALL_SIZE})`)
+      const rows = await runLoaderCases({ repeat: opts.repeat, cleanup, log, seed: opts.seed })
+      cases.push(...rows)
     }
 
     if (want('container')) {
