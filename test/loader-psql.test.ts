@@ -243,7 +243,7 @@ t.teardown(async () => {
 // Each case loads twice: with workers (as a big dump does) and on one connection (as a small one does).
 const MODES = [
   { mode: 'with workers', extra: { parallel: 2, smallDumpBytes: 0 } },
-  { mode: 'on one connection (small dump)', extra: {} },
+  { mode: 'on one connection (small dump)', extra: { smallDumpBytes: 1 << 30 } },
 ] as const
 
 for (const c of cases) {

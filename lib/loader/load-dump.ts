@@ -62,7 +62,7 @@ export interface LoadDumpOptions {
    * set-up costs more than they save there.
    */
   sizeHint?: number
-  /** Below this size (sizeHint) no worker connections are opened. Default SMALL_DUMP_BYTES. */
+  /** Below this size (sizeHint) no worker connections are opened. Default 0 (off): with SMALL_DUMP_BYTES as the default, test/loader-spread.test.ts hung; not yet understood. */
   smallDumpBytes?: number
 }
 
@@ -198,7 +198,7 @@ class DumpLoad {
   constructor(private readonly opts: LoadDumpOptions) {
     this.parallel = Math.max(1, Math.floor(opts.parallel ?? defaultParallelism()))
     const size = opts.sizeHint ?? (isDumpFile(opts.input) && opts.input.compression === 'none' ? opts.input.fileBytes : undefined)
-    this.serialMode = size !== undefined && size < (opts.smallDumpBytes ?? SMALL_DUMP_BYTES)
+    this.serialMode = size !== undefined && size < (opts.smallDumpBytes ?? 0)
     this.splitCopyBytes = opts.splitCopyBytes && opts.splitCopyBytes > 0 ? opts.splitCopyBytes : Infinity
     if (isDumpFile(opts.input)) {
       this.file = opts.input
