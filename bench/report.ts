@@ -17,6 +17,10 @@ export function summarize(c: CaseResult): CaseResult {
 
 /** Ratios against the baseline's median, for the cases that deliver the same thing (a loaded database). */
 export function addRatios(cases: CaseResult[]): void {
+  // the loader's small-dump row against psql -f in the same case (its own "original method")
+  const psql = cases.find((c) => c.id === 'loader:psql' && c.status === 'ok')?.medianMs
+  const loader = cases.find((c) => c.id === 'loader:loader' && c.status === 'ok')
+  if (psql && loader?.medianMs) loader.speedupVsBaseline = psql / loader.medianMs
   const base = cases.find((c) => c.id === 'baseline' && c.status === 'ok')?.medianMs
   if (!base) return
   for (const c of cases) {
@@ -65,6 +69,14 @@ export function checkTargets(cases: CaseResult[], sizes: SizeFigures | undefined
     target: 'at-rest snapshot no larger than gzip -6 of the dump',
     met: sizes ? sizes.atRestBytes <= sizes.gzip6Bytes : null,
     figure: sizes ? `${mib(sizes.atRestBytes)} vs ${mib(sizes.gzip6Bytes)} (${pct(sizes.atRestBytes, sizes.gzip6Bytes)} of gzip -6)` : 'not measured',
+  })
+  const plainPull = byId('anonymize:plain')
+  const anonPull = byId('anonymize')
+  const anonRatio = plainPull && anonPull ? anonPull.medianMs! / plainPull.medianMs! : undefined
+  out.push({
+    target: 'anonymized pull (scan included) <= 1.25x a plain pull',
+    met: anonRatio === undefined ? null : anonRatio <= 1.25,
+    figure: anonRatio === undefined ? 'not measured' : `${anonRatio.toFixed(2)}x (median ${secs(anonPull!.medianMs!)} vs ${secs(plainPull!.medianMs!)})`,
   })
   const full = byId('container:full-build')
   const rebuild = byId('container:bump-rebuild')

@@ -11,8 +11,10 @@ import { AT_REST_COMPRESSION, BROTLI_QUALITY } from '../lib/snapshots/index.ts'
 import { parseArgs, UsageError, type BenchOptions } from './args.ts'
 import { baselineContext, runBaseline } from './cases/baseline.ts'
 import { runContainerCases } from './cases/container.ts'
+import { LOADER_SMALL_SIZE, runLoaderCases } from './cases/loader.ts'
 import { HostEnvironment, prebuildFrontend, storeSnapshot, type StoredSnapshot } from './cases/host.ts'
 import { runSeedPull, startSeedFixture } from './cases/seed.ts'
+import { runAnonymizePulls } from './cases/anonymize.ts'
 import { Cleanup } from './cleanup.ts'
 import { openTestDatabases } from '../lib/test-db/index.ts'
 import { writeDemoDump } from './dump.ts'
@@ -81,6 +83,17 @@ async function main(): Promise<number> {
       const gz = await gzipSize(dump.path, 6, cleanup.signal)
       sizes = { plainBytes: dump.bytes, atRestBytes: stored.manifest.compressedBytes, atRestCompression: `${AT_REST_COMPRESSION} q${BROTLI_QUALITY}`, gzip6Bytes: gz.bytes, gzip6Ms: gz.ms }
       cases.push(...(await seedCases(opts, cleanup, machine, sizes)))
+    }
+
+    if (want('anonymize')) {
+      log('anonymized pull vs plain pull of the same dump (file source), alternating')
+      cases.push(...(await anonymizeCases(opts, cleanup, dump.path)))
+    }
+
+    if (want('loader')) {
+      log(`loader vs psql -f on a small dump (${LOADER_SMALL_SIZE})`)
+      const rows = await runLoaderCases({ repeat: opts.repeat, cleanup, log, seed: opts.seed })
+      cases.push(...rows)
     }
 
     if (want('container')) {
@@ -157,6 +170,25 @@ async function measure(
     if (cleanup.wasInterrupted) throw err
     log(`${id} failed: ${(err as Error).message}`)
     return { id, label, status: 'failed', reason: (err as Error).message.split('\n')[0], samples, note }
+  }
+}
+
+/** The same dump pulled plain and anonymized (shipped rules, detectors, leak scan), alternating. */
+async function anonymizeCases(opts: BenchOptions, cleanup: Cleanup, dumpPath: string): Promise<CaseResult[]> {
+  const plain = { id: 'anonymize:plain' as const, label: 'pull, plain (file source)', note: 'file -> verify -> brotli -> fsync -> commit, in the benchmark process' }
+  const anon = { id: 'anonymize' as const, label: 'pull, anonymized (shipped rules)', note: 'the same pull through anonymize.config.ts: users rewritten, sessions dropped, detectors on every text column, leak scan (and its second pass, if needed)' }
+  try {
+    const r = await runAnonymizePulls(dumpPath, opts.repeat, cleanup.signal)
+    log(`anonymize: plain ${r.plainPullMs.map(secs).join('/')}, anonymized ${r.anonymizedPullMs.map(secs).join('/')}`)
+    return [
+      { ...plain, status: 'ok', samples: r.plainPullMs.map((ms) => ({ ms })) },
+      { ...anon, status: 'ok', samples: r.anonymizedPullMs.map((ms) => ({ ms })) },
+    ]
+  } catch (err) {
+    if (cleanup.wasInterrupted) throw err
+    const reason = (err as Error).message.split('\n')[0]
+    log(`anonymize failed: ${reason}`)
+    return [{ ...plain, status: 'failed', reason, samples: [] }, { ...anon, status: 'failed', reason, samples: [] }]
   }
 }
 

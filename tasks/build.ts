@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { buildImage, DEFAULT_IMAGE, describeStages } from '../lib/container/build.ts'
 import { requireEngine } from '../lib/container/engine.ts'
+import { recordBuild } from '../lib/container/build-record.ts'
 import { defineTask } from '../lib/tasks/types.ts'
 import { seconds } from './format.ts'
 
@@ -20,16 +21,19 @@ export default defineTask({
   ],
   async run(ctx, io) {
     const opts = ctx.invocations.get('build')?.options ?? {}
+    const baseImage = (opts['base-image'] as string | undefined) ?? ctx.loaded.config.container.baseImage
     const result = await buildImage({
       engine: await requireEngine(ctx.loaded.config.container.engine),
       contextDir: ctx.root,
       tag: (opts.tag as string | undefined) ?? ctx.loaded.config.container.image,
-      baseImage: (opts['base-image'] as string | undefined) ?? ctx.loaded.config.container.baseImage,
+      baseImage,
       caFile: caFile(opts['ca-file'] as string | undefined),
       noCache: Boolean(opts['no-cache']),
       signal: ctx.signal,
       onLine: (line) => io.progress(line),
     })
+    // bump-version rebuilds from the same base image.
+    await recordBuild(ctx.loaded.config.dataHome, { tag: result.tag, baseImage, imageId: result.imageId, builtAt: new Date().toISOString() })
     for (const s of result.stages) io.log(`stage ${s.name}: ${s.cached ? 'cached' : 'built'} (${s.cachedSteps}/${s.steps} steps from cache)`)
     return {
       summary: `built ${result.tag} in ${seconds(result.durationMs)}: ${describeStages(result.stages)}`,

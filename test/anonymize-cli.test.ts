@@ -45,6 +45,13 @@ t.test('seed and snapshots export from the command line', async (t) => {
   t.match(refused.all, /snapshot "handed" is not anonymized/)
   t.match(refused.all, /--force/)
   await t.rejects(stat(join(home, 'handed.sql.gz')))
+  // Forced, it leaves with one warning (printed once, not again in the closing lines) and mode 0600.
+  const forcedOut = join(home, 'handed-forced.sql')
+  const forced = await cli('snapshots', 'export', 'handed', '--out', forcedOut, '--force')
+  t.equal(forced.code, 0, forced.all)
+  t.equal(forced.all.split('is NOT anonymized: it holds personal data (export forced with --force)').length - 1, 1, forced.all)
+  t.match(forced.all, /warning: snapshots: snapshot "handed" is NOT anonymized/)
+  t.equal((await stat(forcedOut)).mode & 0o777, 0o600)
 
   const out = join(home, 'handover.sql.gz')
   const exported = await cli('snapshots', 'export', 'shareable', '--out', out)
@@ -70,5 +77,5 @@ t.test('seed and snapshots export from the command line', async (t) => {
   t.equal(noSalt.code, 1)
   t.match(noSalt.all, /ANONYMIZE_SALT/)
 
-  for (const r of [anon, plain, demo, handed, refused, exported, dirty, clean, listed]) t.notMatch(r.all, salt, 'the salt is never printed')
+  for (const r of [anon, plain, demo, handed, refused, forced, exported, dirty, clean, listed]) t.notMatch(r.all, salt, 'the salt is never printed')
 })

@@ -37,7 +37,7 @@ t.test('bench quick mode: baseline, cold, warm, reset at 8MB', async (t) => {
   t.ok(Number.isFinite(json.machine.loadAverageAtStart[0]), 'load average recorded')
   t.match(json.machine.postgres.embeddedServer, /PostgreSQL 17/)
   t.ok(json.coldStartProfile && Object.keys(json.coldStartProfile).length > 3, 'the cold start has a phase profile')
-  t.ok(Array.isArray(json.targets) && json.targets.length === 5, 'the targets are checked')
+  t.ok(Array.isArray(json.targets) && json.targets.length >= 5 && json.targets.some((x: { target: string }) => /anonymized pull/.test(x.target)), 'the targets are checked')
 
   const md = readFileSync(join(out, 'latest.md'), 'utf8')
   t.match(md, /\| case \| min \| median \| vs baseline \|/, 'the Markdown table is written')

@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { bumpVersion, nextVersion, readVersions } from '../lib/container/version.ts'
+import { recordBuild } from '../lib/container/build-record.ts'
 import { ContainerfileError, VersionError } from '../lib/container/errors.ts'
 import { isolatedEnv } from './helpers/cli.ts'
-import { copyRepo, runCliIn } from './helpers/podman.ts'
+import { CONTAINERS_CONF, copyRepo, runCliIn } from './helpers/podman.ts'
 
 const CONTAINERFILE = (label: string) => `ARG BASE_IMAGE=x\nFROM \${BASE_IMAGE} AS infrastructure\nRUN true\n\nFROM infrastructure AS application\n${label}\nCOPY . .\n`
 const PACKAGE = (version: string) => `{\n  "name": "demo",\n  "version": "${version}",\n  "private": true\n}\n`
@@ -106,4 +107,28 @@ t.test('through the CLI (a copy of the repository): refusals are exit 1 with the
   const bumped = await readVersions({ containerfile: join(dir, 'Containerfile'), packageJson: join(dir, 'package.json') })
   t.equal(bumped.label, bumped.packageJson, 'both files carry the new version')
   t.not(bumped.label, current)
+  const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8'))
+  t.same([lock.version, lock.packages[''].version], [bumped.label, bumped.label], "package-lock.json's version moves with package.json")
+})
+
+t.test('a failed rebuild after a bump: the last build\'s base image was used, all version files are as they were, the error once', async (t) => {
+  const dir = copyRepo()
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const home = join(dir, '.home')
+  const tag = `localhost/rotv-bump-test-${process.pid}:latest`
+  // What `build --base-image ...` records; a base image that does not exist makes the rebuild fail fast.
+  await recordBuild(home, { tag, baseImage: 'localhost/rotv-no-such-base:1', imageId: 'sha256:0', builtAt: new Date().toISOString() })
+  const env = isolatedEnv({ ROTV_HOME: home, ROTV_IMAGE: tag, CONTAINERS_CONF })
+  const files = ['Containerfile', 'package.json', 'package-lock.json']
+  const before = files.map((f) => readFileSync(join(dir, f), 'utf8'))
+  const current = (await readVersions({ containerfile: join(dir, 'Containerfile'), packageJson: join(dir, 'package.json') })).label
+
+  const r = await runCliIn(dir, ['bump-version', 'patch'], env)
+  t.equal(r.code, 1, r.all)
+  t.match(r.all, /rebuilding from localhost\/rotv-no-such-base:1, the base image of the last build/)
+  t.notMatch(r.all, /debian:trixie-slim/, 'not the public base image')
+  t.match(r.all, new RegExp(`failed: task bump-version: the rebuild failed, so the version stays ${current.replace(/\./g, '\\.')}: podman build failed: `))
+  t.match(r.all, /fix: check that the base image localhost\/rotv-no-such-base:1 exists.*; then npx tsx Taskfile\.ts bump-version \d+\.\d+\.\d+ --base-image localhost\/rotv-no-such-base:1/)
+  t.equal(r.all.split('STEP 1/7: FROM localhost/rotv-no-such-base:1').length - 1, 1, "podman's output is printed once")
+  t.same(files.map((f) => readFileSync(join(dir, f), 'utf8')), before, 'Containerfile, package.json and package-lock.json are as they were')
 })

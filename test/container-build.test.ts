@@ -85,6 +85,9 @@ t.test('build caches every stage; bump-version rebuilds the application stage on
   const next = `0.${minor + 1}.0`
   t.ok(readFileSync(join(dir, 'Containerfile'), 'utf8').includes(`\nLABEL version="${next}"\n`), `Containerfile: LABEL version="${next}"`)
   t.equal(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version, next)
+  const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8'))
+  t.same([lock.version, lock.packages[''].version], [next, next], "package-lock.json's version moved too, and the npm ci stages stayed cached")
+  t.match(JSON.parse(readFileSync(join(env.ROTV_HOME!, 'builds.json'), 'utf8'))[TAG], { tag: TAG, baseImage: BASE_IMAGE }, 'the build recorded its base image for the next bump')
   t.equal((await podman(['image', 'inspect', '--format', '{{index .Labels "version"}}', TAG])).stdout.trim(), next, 'the rebuilt image carries the new version')
   t.comment(`after bump: ${JSON.parse(bump.stdout).tasks[0].summary}`)
 

@@ -215,7 +215,7 @@ ALTER TABLE ONLY public.t ALTER COLUMN s SET COMPRESSION lz4;
 \\connect -reuse-previous=on "dbname='otherdb'"
 CREATE TABLE public.u (id integer);
 `,
-    refused: { loader: /switches to database "otherdb" \(\\connect -reuse-previous=on "dbname='otherdb'"\), and the loader loads into one database \("loader\d+"\)/, line: 2 },
+    refused: { loader: /switches to database "otherdb" \(\\connect -reuse-previous=on "dbname='otherdb'"\), and the loader loads into one database \("loader\d+[ab]"\)/, line: 2 },
   },
 ]
 
@@ -240,39 +240,49 @@ t.teardown(async () => {
   if (dir) await rm(dir, { recursive: true, force: true })
 })
 
+// Each case loads twice: with workers (as a big dump does) and on one connection (as a small one does).
+const MODES = [
+  { mode: 'with workers', extra: { parallel: 2, smallDumpBytes: 0 } },
+  { mode: 'on one connection (small dump)', extra: {} },
+] as const
+
 for (const c of cases) {
   t.test(c.name, async (t) => {
     const file = join(dir, `case${++n}.sql`)
     await writeFile(file, Buffer.concat([c.prefix ?? Buffer.alloc(0), Buffer.from(HEADER), Buffer.from(c.body), Buffer.from(TRAILER)]))
-    const [viaPsql, viaLoader] = [`psql${n}`, `loader${n}`]
+    const viaPsql = `psql${n}`
     await adminQuery(server, `CREATE DATABASE ${viaPsql}`)
-    await adminQuery(server, `CREATE DATABASE ${viaLoader}`)
     const psql = await psqlLoad(server, viaPsql, file)
-    const loaded = await loadDump({ connection: { connectionString: server.url(viaLoader) }, input: openDumpFile(file), parallel: 2 }).then(
-      (r) => r,
-      (e: unknown) => e as Error,
-    )
     if (c.refused) {
       if (c.refused.psql) t.match(psql.errors.join('\n'), c.refused.psql, 'psql reports it')
-      t.type(loaded, DumpLoadError, 'the loader refuses it')
-      t.match((loaded as Error).message, c.refused.loader)
-      t.equal((loaded as DumpLoadError).position?.line, HEADER_LINES + c.refused.line, 'at the line of the statement')
-      if (c.refused.fix) t.match((loaded as DumpLoadError).fix, c.refused.fix, 'the fix')
-      return
-    }
-    if (c.psqlErrors) {
+    } else if (c.psqlErrors) {
       t.ok(psql.errors.length > 0, 'psql reports errors and goes on')
       for (const e of psql.errors) t.match(e, c.psqlErrors, 'only the expected ones')
     } else {
       t.same(psql.errors, [], 'psql loads it without an error')
     }
-    if (loaded instanceof Error) {
-      t.fail(`the loader failed: ${loaded.message}`)
-      return
+    const expected = c.refused ? [] : await catalogFingerprint(server.url(viaPsql))
+    if (!c.refused) t.ok(expected.some((l) => l.startsWith('rows ')), 'the fingerprint holds row checksums')
+    for (const [i, { mode, extra }] of MODES.entries()) {
+      const viaLoader = `loader${n}${'ab'[i]}`
+      await adminQuery(server, `CREATE DATABASE ${viaLoader}`)
+      const loaded = await loadDump({ connection: { connectionString: server.url(viaLoader) }, input: openDumpFile(file), ...extra }).then(
+        (r) => r,
+        (e: unknown) => e as Error,
+      )
+      if (c.refused) {
+        t.type(loaded, DumpLoadError, `${mode}: the loader refuses it`)
+        t.match((loaded as Error).message, c.refused.loader, mode)
+        t.equal((loaded as DumpLoadError).position?.line, HEADER_LINES + c.refused.line, `${mode}: at the line of the statement`)
+        if (c.refused.fix) t.match((loaded as DumpLoadError).fix, c.refused.fix, `${mode}: the fix`)
+        continue
+      }
+      if (loaded instanceof Error) {
+        t.fail(`${mode}: the loader failed: ${loaded.message}`)
+        continue
+      }
+      t.same(await catalogFingerprint(server.url(viaLoader)), expected, `${mode}: same catalogs and rows as psql`)
+      c.check?.(t, loaded)
     }
-    const expected = await catalogFingerprint(server.url(viaPsql))
-    t.ok(expected.some((l) => l.startsWith('rows ')), 'the fingerprint holds row checksums')
-    t.same(await catalogFingerprint(server.url(viaLoader)), expected, 'same catalogs and rows as psql')
-    c.check?.(t, loaded)
   })
 }

@@ -34,13 +34,16 @@ t.test('auto falls back to the host when a container cannot run; the probe is ca
   })
   t.teardown(() => void runCliSync(['stop', '--dotenv', envFile], { ...env, RUNTIME: 'host' }))
 
-  const started = runCliSync(['start', '--db-only', '--dotenv', envFile], env)
+  const started = runCliSync(['start', '--db-only', '--verbose', '--dotenv', envFile], env)
   t.equal(started.code, 0, started.all)
   const why = started.all.match(/RUNTIME=auto: using the host runtime[^\n]*/g) ?? []
   t.equal(why.length, 1, 'one line says why')
   t.match(why[0], /because the image localhost\/debian:trixie exists but a container cannot run here \([^)]*rlimit/)
   t.match(why[0], /to use the container: .*default_ulimits.*export CONTAINERS_CONF=.*or use the host runtime: RUNTIME=host/)
   t.notMatch(started.all, /check `podman info`/)
+  // --verbose shows the commands, as the README says: the engine's and PostgreSQL's.
+  t.match(started.all, /^\$ podman run --rm --network none --entrypoint true localhost\/debian:trixie$/m, '--verbose shows the probe')
+  t.match(started.all, /^\$ \S*(initdb|pg_ctl|postgres) /m, "--verbose shows PostgreSQL's commands")
   const status = runCliSync(['status', '--dotenv', envFile], { ...env, RUNTIME: 'host' })
   t.match(status.all, /running/, 'it runs on the host')
 

@@ -29,6 +29,13 @@ export async function runAnonymizeCase(sizeBytes = 120 * 1024 * 1024, repetition
   return { sizeBytes, shipped, everyRow }
 }
 
+/** `npm run bench`'s anonymize rows: the benchmark's dump pulled plain and with the shipped rules,
+ * alternating, `repetitions` of each (no worst-case rules, no transform-only pass). */
+export async function runAnonymizePulls(dumpPath: string, repetitions: number, signal?: AbortSignal): Promise<ThroughputResult> {
+  const { rules, origin } = await loadAnonymizeRules(ROOT)
+  return measureAnonymizeThroughput({ dumpPath, repetitions, transformAlone: false, signal, settings: { rules, salt: randomBytes(24).toString('hex'), rulesOrigin: origin } })
+}
+
 /**
  * The same through a real pull: pg_dump (url source) against Debian's PostgreSQL 15 holding the demo
  * data of `sizeBytes`, shipped rules. pg_dump runs in a child process, so the CPU figures cover only the

@@ -98,9 +98,8 @@ export async function runCli(options: CliOptions): Promise<number> {
 }
 
 function writeClosingLines(report: RunReport, out: NodeJS.WriteStream, color: boolean): void {
-  const warnings = report.tasks.flatMap((t) => t.warnings.map((w) => `${t.name}: ${w}`))
+  // Warnings are not repeated here: each was printed once, in its task's output, when it happened.
   const lines: string[] = []
-  for (const w of warnings) lines.push(paint(color, 'yellow', `warning: ${w}`))
   const seconds = (report.durationMs / 1000).toFixed(1)
   if (report.ok) {
     // The last task's summary is already on its own ✔ line just above: the closing line only times the run.

@@ -1,7 +1,7 @@
 // Building the one typed configuration object: defaults < .env file < process environment.
 // Parsing uses dotenv.parse on the file's text and never writes into process.env, so values with spaces,
 // quotes, `#` or `=` arrive exactly as written (the old `export $(grep -v '^#' .env | xargs)` split them).
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import dotenv from 'dotenv'
@@ -92,7 +92,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   const root = resolve(options.root)
   const env = options.env ?? process.env
   const envFile = options.envFile ? resolve(options.envFile) : findEnvFile(root)
-  if (options.envFile && !existsSync(envFile!)) {
+  if (options.envFile && lstatSync(envFile!, { throwIfNoEntry: false }) === undefined) {
     throw new EnvFileError(`env file not found: ${options.envFile}`, { fix: 'pass an existing file to --dotenv, or leave it out to use .env' })
   }
   const fileValues = envFile ? readEnvFile(envFile) : {}
@@ -129,7 +129,8 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
 
 /** `.env` at the project root, else `backend/.env` (the original setup's lookup). */
 export function findEnvFile(root: string): string | undefined {
-  return [join(root, '.env'), join(root, 'backend', '.env')].find((p) => existsSync(p))
+  // lstat, not exists: a dangling or looping link is a .env the user meant to have, not "no .env".
+  return [join(root, '.env'), join(root, 'backend', '.env')].find((p) => lstatSync(p, { throwIfNoEntry: false }) !== undefined)
 }
 
 export function expandHome(path: string, base: string): string {
@@ -137,7 +138,11 @@ export function expandHome(path: string, base: string): string {
   return isAbsolute(expanded) ? expanded : resolve(base, expanded)
 }
 
+/** Above this an env file is not one (a log, a dump): refused rather than read into memory. */
+const ENV_FILE_MAX_BYTES = 1024 * 1024
+
 function readEnvFile(path: string): Record<string, string> {
+  assertPlainFile(path)
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -152,6 +157,32 @@ function readEnvFile(path: string): Record<string, string> {
     })
   }
   return dotenv.parse(text)
+}
+
+/** A FIFO or a device would block or never end; a directory or a broken link is a mistake to name. */
+function assertPlainFile(path: string): void {
+  let st
+  try {
+    st = statSync(path)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const link = lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() ? readlinkOr(path) : undefined
+    if (code === 'ELOOP') throw new EnvFileError(`${path} is a symbolic link that loops (${link})`, { fix: `point ${path} at your real env file, or remove the link` })
+    if (code === 'ENOENT' && link !== undefined) throw new EnvFileError(`${path} is a symbolic link to ${link}, which does not exist`, { fix: `create ${link}, point the link at your real env file, or remove the link` })
+    if (code === 'EACCES') throw new EnvFileError(`cannot read ${path}: permission denied`, { fix: `check the permissions of ${path} and its folders (it should be readable by you: chmod 600 ${path})` })
+    throw new EnvFileError(`cannot read ${path}: ${(err as Error).message}`, { fix: 'check the file' })
+  }
+  if (st.isDirectory()) throw new EnvFileError(`${path} is a directory, not an env file`, { fix: `remove or rename the directory and create ${path} as a file (cp .env.example .env), or pass a file with --dotenv` })
+  if (!st.isFile()) throw new EnvFileError(`${path} is not a regular file (a pipe, socket or device), so it cannot be read as an env file`, { fix: `make ${path} a plain file (cp .env.example .env), or pass one with --dotenv` })
+  if (st.size > ENV_FILE_MAX_BYTES) throw new EnvFileError(`${path} is ${Math.round(st.size / 1024)} KB: too large for an env file (the limit is 1 MB)`, { fix: `check that ${path} is the env file you meant (NAME=value lines)` })
+}
+
+function readlinkOr(path: string): string {
+  try {
+    return readlinkSync(path)
+  } catch {
+    return '?'
+  }
 }
 
 /** Line numbers that are neither blank, a comment, NAME=value, nor inside a multi-line quoted value. */

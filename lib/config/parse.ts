@@ -44,6 +44,12 @@ export function parseValue(spec: VariableSpec, raw: string): ParseResult {
       return /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?)$/.test(value)
         ? { ok: true, value }
         : bad('a host name, IP address or ~/.ssh/config alias', `set ${spec.name} to a host such as server.example.org (no scheme, no port: use ${spec.name.replace(/HOST$/, 'PORT')})`)
+    case 'name':
+      // ssh, podman and pg_dump would read a leading '-' as an option (-oProxyCommand=...): a name is a word.
+      // eslint-disable-next-line no-control-regex
+      return /^[^\s\x00-\x1f-][^\x00-\x1f]*$/.test(value)
+        ? { ok: true, value }
+        : bad('a plain name (not starting with - or a space, no control characters)', `set ${spec.name} to a plain name such as ${spec.default ?? 'deploy'}`)
     case 'enum':
       return spec.values?.includes(value) ? { ok: true, value } : bad(`one of ${spec.values?.join(', ')}`, `set ${spec.name} to one of: ${spec.values?.join(', ')}`)
     case 'secret':

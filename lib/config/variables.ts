@@ -5,6 +5,8 @@
 export type VariableKind =
   | 'string'
   | 'host'
+  /** A user, container or database name that reaches a remote command line: never an option (no leading -). */
+  | 'name'
   | 'port'
   | 'boolean'
   | 'integer'
@@ -59,9 +61,9 @@ export const VARIABLES: readonly VariableSpec[] = [
   },
   // No defaults: passing 22/root always overrode an ~/.ssh/config alias's own Port and User.
   { name: 'PRODUCTION_PORT', group: 'source', kind: 'port', description: 'SSH port of production (unset: the ~/.ssh/config entry\'s Port, else 22)' },
-  { name: 'PRODUCTION_USER', group: 'source', kind: 'string', description: 'SSH user on production (unset: the ~/.ssh/config entry\'s User, else your login name)' },
+  { name: 'PRODUCTION_USER', group: 'source', kind: 'name', description: 'SSH user on production (unset: the ~/.ssh/config entry\'s User, else your login name)' },
   {
-    name: 'PRODUCTION_CONTAINER', group: 'source', kind: 'string', default: 'rotv',
+    name: 'PRODUCTION_CONTAINER', group: 'source', kind: 'name', default: 'rotv',
     description: 'Container running PostgreSQL on production (ssh+podman source)',
   },
   {
@@ -69,7 +71,7 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'Container engine on production (ssh+podman source)',
   },
   { name: 'PRODUCTION_DB_NAME', group: 'source', kind: 'string', default: 'rotv', description: 'Database to dump on production' },
-  { name: 'PRODUCTION_DB_USER', group: 'source', kind: 'string', default: 'rotv', description: 'Database user pg_dump connects as on production' },
+  { name: 'PRODUCTION_DB_USER', group: 'source', kind: 'name', default: 'rotv', description: 'Database user pg_dump connects as on production' },
   {
     name: 'PRODUCTION_DATABASE_URL', group: 'source', kind: 'postgres-url', secret: true,
     description: 'postgres:// URL for the url source (a tunnel or a managed database); its password never reaches a command line',
@@ -84,7 +86,7 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'false: talk plain HTTP, or TLS without checking the certificate (for a registry on loopback only); `--tls-verify=false` for one command',
   },
   { name: 'REGISTRY_CA_FILE', group: 'source', kind: 'path', description: 'Certificate (PEM) of a private CA the registry\'s certificate is signed by, trusted besides the system CAs' },
-  { name: 'SEED_FILE', group: 'source', kind: 'path', description: 'Dump file for the file source (.sql, .sql.gz or .sql.br)' },
+  { name: 'SEED_FILE', group: 'source', kind: 'path', description: 'Dump file for the file source (.sql, .sql.gz or .sql.br; a pg_dump -Fc/-Ft archive through pg_restore)' },
   {
     name: 'SEED_ENVIRONMENTS', group: 'source', kind: 'string', default: 'production',
     description: 'Comma-separated named environments; each NAME reads NAME_HOST, NAME_PORT, ... like PRODUCTION_*',

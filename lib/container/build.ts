@@ -1,6 +1,8 @@
 // Building the image with layer caching, and saying which stages came from the cache. The report is
 // parsed from the engine's own output (podman/buildah: "[i/N] STEP j/M: ..." then "--> Using cache"
 // for a cached step; docker BuildKit: "#n [stage j/M] ..." then "#n CACHED"), never guessed from timings.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { ImageBuildError } from './errors.ts'
 import { mustRun, type Engine } from './engine.ts'
 
@@ -46,6 +48,7 @@ export const DEFAULT_IMAGE = 'localhost/rotv:latest'
 
 export async function buildImage(opts: BuildImageOptions): Promise<BuildImageResult> {
   const started = Date.now()
+  await writeVersionlessLock(opts.contextDir)
   const args = ['build', '-f', opts.containerfile ?? 'Containerfile', '-t', opts.tag]
   // podman caches layers only with --layers (its default is true, but a containers.conf can turn it off).
   if (opts.engine.name === 'podman') args.push('--layers')
@@ -59,7 +62,9 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
     opts.engine,
     args,
     (tail) =>
-      new ImageBuildError(`${opts.engine.name} build failed:\n${tail}`, {
+      // The engine's cause in the message (one line), its last lines once, under it.
+      new ImageBuildError(`${opts.engine.name} build failed: ${engineCause(tail)}`, {
+        details: tail.split('\n').filter((l) => l.trim() && l.trim() !== `Error: ${engineCause(tail)}`),
         fix: opts.baseImage
           ? `check that the base image ${opts.baseImage} exists (\`${opts.engine.name} image exists ${opts.baseImage}\`) and that the Debian archive and the npm registry answer`
           : 'no registry reachable? build a local base image (debootstrap, then `podman import`) and pass --base-image',
@@ -69,6 +74,33 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
   const output = `${result.stdout}\n${result.stderr}`
   const inspect = await mustRun(opts.engine, ['image', 'inspect', '--format', '{{.Id}}', opts.tag], (t) => new ImageBuildError(`built, but cannot inspect ${opts.tag}: ${t}`))
   return { tag: opts.tag, imageId: inspect.stdout.trim(), stages: parseBuildOutput(output), durationMs: Date.now() - started, output }
+}
+
+/**
+ * .rotv-build/package-lock.json: the lockfile with its own version set to 0.0.0, which the dependencies
+ * and frontend stages copy, so their `npm ci` layers stay cached across a version bump (package-lock.json's
+ * version moves with package.json's). Rewritten only when its content changes.
+ */
+async function writeVersionlessLock(contextDir: string): Promise<void> {
+  const text = await readFile(join(contextDir, 'package-lock.json'), 'utf8').catch(() => undefined)
+  if (text === undefined) return
+  const lock = JSON.parse(text) as { version?: string; packages?: Record<string, { version?: string }> }
+  if (lock.version !== undefined) lock.version = '0.0.0'
+  if (lock.packages?.['']?.version !== undefined) lock.packages[''].version = '0.0.0'
+  const out = `${JSON.stringify(lock, null, 2)}\n`
+  const dir = join(contextDir, '.rotv-build')
+  const file = join(dir, 'package-lock.json')
+  if ((await readFile(file, 'utf8').catch(() => undefined)) === out) return
+  await mkdir(dir, { recursive: true })
+  await writeFile(`${file}.tmp-${process.pid}`, out)
+  await rename(`${file}.tmp-${process.pid}`, file)
+}
+
+/** The engine's own `Error: ...` line (the last one), else its last line. */
+function engineCause(tail: string): string {
+  const lines = tail.split('\n').map((l) => l.trim()).filter(Boolean)
+  const error = [...lines].reverse().find((l) => /^Error: /.test(l))
+  return (error ?? lines.at(-1) ?? 'no output').replace(/^Error: /, '')
 }
 
 /** Per-stage cache report from podman/buildah or docker BuildKit output. */

@@ -3,6 +3,7 @@
 // ROTV_CONTAINER_ENGINE=podman|docker forces one. CONTAINERS_CONF and the like pass through the
 // environment untouched, so a test-local containers.conf applies to every call.
 import { execFile, spawn } from 'node:child_process'
+import { displayCommand, logCommand, secretsFor } from '../process/display.ts'
 import { ContainerEngineMissingError } from './errors.ts'
 
 export interface Engine {
@@ -49,6 +50,8 @@ export async function requireEngine(forced: string | undefined = process.env.ROT
 
 /** Run `<engine> args...`; never rejects on a non-zero exit (the caller decides), only on spawn errors. */
 export function runEngine(engine: Engine, args: string[], opts: EngineRunOptions = {}): Promise<RunResult> {
+  // --verbose shows engine commands like every other command (they carry no secret: those go in a file).
+  logCommand(displayCommand(engine.name, args, secretsFor()))
   return new Promise((resolve, reject) => {
     const child = spawn(engine.name, args, { stdio: ['pipe', 'pipe', 'pipe'], signal: opts.signal, timeout: opts.timeoutMs })
     let stdout = ''

@@ -1,6 +1,7 @@
 // bump-version: the image's version lives in the Containerfile's `LABEL version="X.Y.Z"` (at the top of
-// the application stage, so a bump rebuilds that stage only) and in package.json's "version". Both are
-// rewritten together or not at all.
+// the application stage, so a bump rebuilds that stage only), in package.json's "version" and in
+// package-lock.json's two copies of it (so `npm ci` sees no mismatch). All are rewritten together or not
+// at all, and undoBump puts them back when the rebuild that follows fails.
 import { randomBytes } from 'node:crypto'
 import { readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
@@ -13,12 +14,16 @@ export const BUMP_KINDS: readonly BumpKind[] = ['major', 'minor', 'patch', 'prer
 export interface VersionFiles {
   containerfile: string
   packageJson: string
+  /** Rewritten too when it exists (its root "version" and packages[""].version). */
+  packageLock?: string
 }
 
 export interface BumpResult {
   from: string
   to: string
   files: string[]
+  /** Each rewritten file's text before and after, for undoBump. */
+  changes: Array<{ path: string; before: string; after: string }>
 }
 
 /** The version in the Containerfile's LABEL (the image's), and package.json's. */
@@ -63,11 +68,47 @@ export async function bumpVersion(files: VersionFiles, spec: string): Promise<Bu
   const newPkg = pkg.version !== undefined
     ? pkgText.replace(/("version"\s*:\s*)"[^"]*"/, `$1"${to}"`)
     : `${JSON.stringify({ ...pkg, version: to }, null, 2)}\n`
-  await replaceTogether([
-    [files.containerfile, newContainer, containerText],
-    [files.packageJson, newPkg, pkgText],
-  ])
-  return { from: label.version, to, files: [files.containerfile, files.packageJson] }
+  const changes = [
+    { path: files.containerfile, before: containerText, after: newContainer },
+    { path: files.packageJson, before: pkgText, after: newPkg },
+  ]
+  const lockText = files.packageLock ? await readFile(files.packageLock, 'utf8').catch(() => undefined) : undefined
+  if (files.packageLock && lockText !== undefined) changes.push({ path: files.packageLock, before: lockText, after: bumpLock(lockText, pkg.version, to) })
+  await replaceTogether(changes.map((c) => [c.path, c.after, c.before]))
+  return { from: label.version, to, files: changes.map((c) => c.path), changes }
+}
+
+/**
+ * Put the files of `bumped` back as they were (after a failed rebuild). A file changed by hand since the
+ * bump is left alone and named in the returned list.
+ */
+export async function undoBump(bumped: BumpResult): Promise<{ restored: string[]; changedSince: string[] }> {
+  const current = await Promise.all(bumped.changes.map((c) => readFile(c.path, 'utf8').catch(() => undefined)))
+  const ours = bumped.changes.filter((_, i) => current[i] === bumped.changes[i]!.after)
+  const changedSince = bumped.changes.filter((_, i) => current[i] !== bumped.changes[i]!.after).map((c) => c.path)
+  await replaceTogether(ours.map((c) => [c.path, c.before, c.after]))
+  return { restored: ours.map((c) => c.path), changedSince }
+}
+
+/** package-lock.json with its root version and packages[""].version moved from `from` to `to`, text otherwise untouched. */
+function bumpLock(text: string, from: string | undefined, to: string): string {
+  const lock = JSON.parse(text) as { version?: string; packages?: Record<string, { version?: string }> }
+  let out = text
+  // The root "version" is the first one in the file (name, version, lockfileVersion come first).
+  if (lock.version !== undefined && (from === undefined || lock.version === from)) out = out.replace(/("version"\s*:\s*)"[^"]*"/, `$1"${to}"`)
+  const root = lock.packages?.['']
+  if (root?.version !== undefined && (from === undefined || root.version === from)) {
+    const at = out.search(/"packages"\s*:\s*\{\s*""\s*:\s*\{/)
+    if (at >= 0) {
+      const head = out.slice(0, at)
+      out = head + out.slice(at).replace(/("version"\s*:\s*)"[^"]*"/, `$1"${to}"`)
+    }
+  }
+  const check = JSON.parse(out) as typeof lock
+  if ((lock.version !== undefined && check.version !== to && lock.version === from) || (root?.version === from && check.packages?.['']?.version !== to)) {
+    throw new VersionError(`package-lock.json's version could not be rewritten to ${to}`, { fix: 'run `npm install --package-lock-only` after the bump, or set its "version" by hand' })
+  }
+  return out
 }
 
 interface Label {

@@ -56,7 +56,18 @@ export interface LoadDumpOptions {
   splitCopyBytes?: number
   /** Require the "PostgreSQL database dump complete" trailer. Default true. */
   requireTrailer?: boolean
+  /**
+   * The plain SQL's size when known beforehand (a file from openDumpFile() that is not compressed
+   * gives it itself). A dump under smallDumpBytes loads as psql does, on one connection: the workers'
+   * set-up costs more than they save there.
+   */
+  sizeHint?: number
+  /** Below this size (sizeHint) no worker connections are opened. Default SMALL_DUMP_BYTES. */
+  smallDumpBytes?: number
 }
+
+/** Below this many bytes of SQL a dump loads on one connection (see LoadDumpOptions.sizeHint). */
+export const SMALL_DUMP_BYTES = 8 * 1024 * 1024
 
 export type LoadPhase = 'connecting' | 'pre-data' | 'data' | 'post-data' | 'finishing' | 'done'
 
@@ -141,6 +152,8 @@ interface StatementInfo {
 class DumpLoad {
   private readonly started = Date.now()
   private readonly parallel: number
+  /** A small dump: everything on the main connection, no workers (see LoadDumpOptions.sizeHint). */
+  private readonly serialMode: boolean
   private readonly splitCopyBytes: number
   private readonly file?: DumpFile
   private readonly input: AsyncIterable<Buffer>
@@ -184,6 +197,8 @@ class DumpLoad {
 
   constructor(private readonly opts: LoadDumpOptions) {
     this.parallel = Math.max(1, Math.floor(opts.parallel ?? defaultParallelism()))
+    const size = opts.sizeHint ?? (isDumpFile(opts.input) && opts.input.compression === 'none' ? opts.input.fileBytes : undefined)
+    this.serialMode = size !== undefined && size < (opts.smallDumpBytes ?? SMALL_DUMP_BYTES)
     this.splitCopyBytes = opts.splitCopyBytes && opts.splitCopyBytes > 0 ? opts.splitCopyBytes : Infinity
     if (isDumpFile(opts.input)) {
       this.file = opts.input
@@ -236,7 +251,7 @@ class DumpLoad {
   private async connect(): Promise<string> {
     const settings = bulkLoadSettings(this.parallel)
     this.main = new LoaderConnection(this.opts.connection)
-    this.workers = Array.from({ length: this.parallel }, () => new LoaderConnection(this.opts.connection))
+    this.workers = this.serialMode ? [] : Array.from({ length: this.parallel }, () => new LoaderConnection(this.opts.connection))
     try {
       await Promise.all([this.main, ...this.workers].map((c) => c.open(settings)))
     } catch (err) {
@@ -365,7 +380,7 @@ class DumpLoad {
   private async statement(info: StatementInfo): Promise<void> {
     const cls = classifyStatement(info.sql)
     if (cls.kind !== 'session' && cls.kind !== 'clean-drop') this.prologue = false
-    const serial = this.phase === 'pre-data' || this.inTransaction
+    const serial = this.phase === 'pre-data' || this.inTransaction || this.serialMode
     switch (cls.kind) {
       case 'session':
         if (cls.key === 'client_encoding') {
@@ -534,7 +549,7 @@ class DumpLoad {
     this.tablesSeen++
     if (this.phase !== 'data') this.setPhase('data')
     else this.progress(true)
-    const onMain = this.inTransaction
+    const onMain = this.inTransaction || this.serialMode
     const partitioned = this.created.get(table)
     const textFormat = /\sFROM\s+stdin\s*;$/i.test(info.sql)
     let freeze = !onMain && this.opts.freeze !== false && partitioned === false && textFormat

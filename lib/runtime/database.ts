@@ -247,6 +247,7 @@ async function importSnapshot(
   const result = await loadDump({
     connection: server.connection(dbName),
     input,
+    sizeHint: snapshot.sqlBytes > 0 ? snapshot.sqlBytes : undefined,
     signal,
     onProgress: (p: LoadProgress) => progress(describeLoad(snapshot, p)),
   })

@@ -75,6 +75,7 @@ export async function validateSchema(opts: ValidateSchemaOptions): Promise<Schem
     await loadDump({
       connection: server.connection(DB.snapshot),
       input: opts.withData ? input : schemaOnly(input),
+      sizeHint: opts.snapshot.sqlBytes > 0 ? opts.snapshot.sqlBytes : undefined,
       signal: opts.signal,
       onProgress: (p) => progress(`loading the schema of snapshot "${opts.snapshot.name}": ${p.phase}, ${p.statements} statements`),
     })

@@ -51,7 +51,7 @@ export async function readManifest(dir: string): Promise<SnapshotManifest | unde
 export async function writeManifestAtomic(dir: string, manifest: SnapshotManifest): Promise<void> {
   const tmp = join(dir, `.manifest-${process.pid}-${randomBytes(4).toString('hex')}.tmp`)
   try {
-    const fh = await open(tmp, 'wx', 0o644)
+    const fh = await open(tmp, 'wx', 0o600)
     try {
       await fh.writeFile(`${JSON.stringify(manifest, null, 2)}\n`)
       await fh.sync()

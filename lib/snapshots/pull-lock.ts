@@ -22,7 +22,7 @@ export async function acquirePullLock(dir: string, name: string): Promise<PullLo
   const me: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() }
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const fh = await open(path, 'wx', 0o644)
+      const fh = await open(path, 'wx', 0o600)
       try {
         await fh.writeFile(JSON.stringify(me))
       } finally {

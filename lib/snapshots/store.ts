@@ -8,7 +8,7 @@
 // previous manifest and data file untouched.
 import { createHash, randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdir, open, readdir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises'
+import { chmod, mkdir, open, readdir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { pipeline as pipelineCb, type Readable, type Transform } from 'node:stream'
@@ -20,6 +20,7 @@ import { DUMP_TRAILER, DumpInspector } from './dump-inspector.ts'
 import {
   CorruptSnapshotError,
   EmptyDumpError,
+  TrailingGarbageError,
   InvalidSnapshotNameError,
   SnapshotNotFoundError,
   SnapshotWriteError,
@@ -86,6 +87,7 @@ export function openStore(home: string): SnapshotStore {
   }
 
   async function list(): Promise<SnapshotManifest[]> {
+    await privateDirs(root).catch(() => undefined) // a store made before 0700 gets it on first use
     const entries = await readdir(root, { withFileTypes: true }).catch(() => [])
     const names = entries.filter((e) => e.isDirectory() && NAME_RE.test(e.name)).map((e) => e.name).sort()
     const out: SnapshotManifest[] = []
@@ -100,7 +102,7 @@ export function openStore(home: string): SnapshotStore {
     const source = isSnapshotSource(src) ? src : createSource(src)
     const name = checkName(opts.as ?? source.spec.name)
     const dir = dirOf(name)
-    await mkdir(dir, { recursive: true })
+    await privateDirs(root, dir)
     const lock = await acquirePullLock(dir, name)
     const tmp = join(dir, `.pull-${process.pid}-${randomBytes(4).toString('hex')}.tmp`)
     // Aborted on any failure too, so a producer (ssh, pg_dump) never outlives the pull.
@@ -117,7 +119,7 @@ export function openStore(home: string): SnapshotStore {
       const inspector = new DumpInspector()
       const meter = new ProgressMeter(startedAt, opts.onProgress, () => inspector.result().uncompressedBytes)
       const hasher = new HashCounter()
-      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 })
+      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o600 })
       let writeError: unknown
       out.once('error', (err) => (writeError = err))
       const decoder = decoderFor(dump.format)
@@ -148,6 +150,8 @@ export function openStore(home: string): SnapshotStore {
       if (!facts.trailerSeen || facts.endedInsideCopy) {
         throw new TruncatedDumpError(name, `it ends without the "${DUMP_TRAILER}" trailer (${facts.uncompressedBytes} bytes received)`, completion.stderr)
       }
+      if (facts.statementLines === 0) throw new EmptyDumpError(name, 'holds no SQL at all: only comments and the completion trailer')
+      if (facts.garbageAfterTrailer) throw new TrailingGarbageError(name, facts.garbageAfterTrailer.line, facts.garbageAfterTrailer.text)
 
       let sha256 = hasher.digest()
       let compressedBytes = hasher.bytes
@@ -202,6 +206,9 @@ export function openStore(home: string): SnapshotStore {
       // under the caller's signal only: the internal one is aborted by now.
       if (dump?.finish) await dump.finish(committed, opts.signal)
       await rm(tmp, { force: true })
+      // A failure between the data file's rename and the manifest (ENOSPC at the commit, a kill) must not
+      // leave a data file no manifest names: it would hold the space the next pull needs.
+      if (!committed) await removeLeftovers(dir).catch(() => undefined)
       await lock.release()
     }
   }
@@ -313,10 +320,15 @@ async function fsyncFile(path: string): Promise<void> {
 }
 
 /** Only called while holding the pull lock: any temp file here belongs to a dead pull. */
+/** Temp files of interrupted pulls, and data files the manifest does not name (under the pull lock). */
 async function removeLeftovers(dir: string): Promise<void> {
   for (const f of await readdir(dir)) {
     if (/^\.(pull|manifest)-.*\.tmp$/.test(f)) await rm(join(dir, f), { force: true })
   }
+  const current = await readManifest(dir).catch(() => null)
+  // An unreadable manifest is left to verify to report; only a readable one (or none) says what is unreferenced.
+  if (current === null) return
+  await removeUnreferencedData(dir, current?.dataFile ?? '')
 }
 
 async function removeUnreferencedData(dir: string, keep: string): Promise<void> {
@@ -324,5 +336,18 @@ async function removeUnreferencedData(dir: string, keep: string): Promise<void> 
     if (DATA_FILE_RE.test(f) && f !== keep) await rm(join(dir, f), { force: true })
     // The leak scan's fingerprints belong to one data file.
     if (f.endsWith(FINGERPRINTS_SUFFIX) && f !== `${keep.slice(0, 64)}${FINGERPRINTS_SUFFIX}`) await rm(join(dir, f), { force: true })
+  }
+}
+
+/**
+ * Production data is for this user only: the store and each snapshot's folder are 0700 (created so,
+ * and tightened when an older version made them 0755), the files in them 0600. The data home itself
+ * is left as it is: a root runner's PostgreSQL user must still reach DATA_DIR (default <home>/pgdata).
+ */
+async function privateDirs(...dirs: string[]): Promise<void> {
+  for (const d of dirs) {
+    await mkdir(d, { recursive: true, mode: 0o700 })
+    const st = await stat(d)
+    if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) await chmod(d, st.mode & 0o700)
   }
 }

@@ -101,7 +101,9 @@ export async function runTasks(options: RunOptions): Promise<RunReport> {
           warn: (message) => {
             report.warnings.push(message)
             lines.push(`warning: ${message}`)
-            listrTask.output = `warning: ${message}`
+            // Printed once, here, when it happens (a follow mode may never reach the closing lines),
+            // named by its task so it reads on its own; --json carries it in the report too.
+            listrTask.output = `warning: ${name}: ${message}`
           },
           setTitle: (title) => {
             listrTask.title = `${name}: ${title}`
