@@ -54,6 +54,8 @@ const TAB = 0x09
 /** Distinct values remembered per column (repeats skip decode, HMAC and encode); cleared when full. */
 const MEMO_LIMIT = 65_536
 const END = Buffer.from('\n\\.\n')
+/** How much of a chunk is worked through before yielding to the event loop. */
+const SLICE_BYTES = 128 * 1024
 
 type State = 'sql' | 'copy-pass' | 'copy-rule' | 'copy-drop'
 
@@ -153,12 +155,29 @@ export class AnonymizeStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    try {
-      this.process(this.carry ? Buffer.concat([this.carry, chunk]) : chunk, false)
-      cb()
-    } catch (err) {
-      cb(err as Error)
+    // A source's 1 MiB read is worked through in slices, yielding to the event loop between them: the
+    // compressor downstream runs on another thread but needs this one to hand it each finished block,
+    // so one long synchronous pass would leave it idle (the pull would take the sum of both, not the
+    // larger).
+    let off = 0
+    const step = () => {
+      try {
+        while (off < chunk.length) {
+          const end = Math.min(off + SLICE_BYTES, chunk.length)
+          const part = off === 0 && end === chunk.length ? chunk : chunk.subarray(off, end)
+          this.process(this.carry ? Buffer.concat([this.carry, part]) : part, false)
+          off = end
+          if (off < chunk.length) {
+            setImmediate(step)
+            return
+          }
+        }
+        cb()
+      } catch (err) {
+        cb(err as Error)
+      }
     }
+    step()
   }
 
   override _flush(cb: TransformCallback): void {

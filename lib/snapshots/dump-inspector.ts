@@ -4,6 +4,7 @@
 import { Transform, type TransformCallback } from 'node:stream'
 
 export const DUMP_TRAILER = '-- PostgreSQL database dump complete'
+const DUMP_HEADER = '-- PostgreSQL database dump'
 
 export interface DumpFacts {
   serverVersion: string | null
@@ -15,6 +16,11 @@ export interface DumpFacts {
   trailerSeen: boolean
   /** True when the stream ended inside a COPY block. */
   endedInsideCopy: boolean
+  /** Lines of SQL outside COPY data and comments: 0 means a file with nothing to load (a trailer alone). */
+  statementLines: number
+  /** The first line after the completion trailer that is neither blank, a comment, \unrestrict, nor the
+   * start of another dump (a concatenation): garbage that would fail only at import. */
+  garbageAfterTrailer?: { line: number; text: string }
 }
 
 const NL = 0x0a
@@ -31,7 +37,9 @@ export class DumpInspector extends Transform {
     uncompressedBytes: 0,
     trailerSeen: false,
     endedInsideCopy: false,
+    statementLines: 0,
   }
+  private lineNo = 0
   private copyTable: string | null = null
   private carry: Buffer | null = null
 
@@ -63,6 +71,7 @@ export class DumpInspector extends Transform {
   }
 
   private line(buf: Buffer, start: number, end: number): void {
+    this.lineNo++
     if (this.copyTable !== null) {
       if (end - start === 2 && buf[start] === 0x5c && buf[start + 1] === 0x2e) {
         this.copyTable = null // "\." ends the block
@@ -73,6 +82,10 @@ export class DumpInspector extends Transform {
       return
     }
     const first = buf[start]
+    if (first !== 0x2d /* - */ && !isBlank(buf, start, end)) {
+      if (this.facts.trailerSeen) this.afterTrailer(buf, start, end)
+      this.facts.statementLines++
+    }
     if (first !== 0x43 /* C */ && first !== 0x2d /* - */) return
     const text = buf.toString('utf8', start, end)
     if (first === 0x43) {
@@ -87,6 +100,8 @@ export class DumpInspector extends Transform {
       this.facts.trailerSeen = true
       return
     }
+    // Another dump appended after this one's trailer (cat a.sql b.sql): it must end with its own.
+    if (this.facts.trailerSeen && text === DUMP_HEADER) this.facts.trailerSeen = false
     if (this.facts.serverVersion === null) {
       const m = SERVER_RE.exec(text)
       if (m?.[1]) this.facts.serverVersion = m[1]
@@ -96,4 +111,20 @@ export class DumpInspector extends Transform {
       if (m?.[1]) this.facts.pgDumpVersion = m[1]
     }
   }
+
+  private afterTrailer(buf: Buffer, start: number, end: number): void {
+    if (this.facts.garbageAfterTrailer) return
+    const text = buf.toString('utf8', start, Math.min(end, start + 200)).replace(/\r$/, '')
+    // pg_dump 17.6+/15.14+ ends with "\unrestrict KEY" after the trailer
+    if (/^\\unrestrict\s/.test(text)) return
+    this.facts.garbageAfterTrailer = { line: this.lineNo, text: text.length > 60 ? `${text.slice(0, 60)}...` : text }
+  }
+}
+
+function isBlank(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const b = buf[i]
+    if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false
+  }
+  return true
 }

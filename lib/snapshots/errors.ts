@@ -26,8 +26,17 @@ export class TruncatedDumpError extends RotvError {
 }
 
 export class EmptyDumpError extends RotvError {
-  constructor(name: string) {
-    super(`the dump for "${name}" was empty`, { fix: `check the source; the previous snapshot was kept. Retry: ${seedCommand(name)}` })
+  constructor(name: string, detail = 'was empty') {
+    super(`the dump for "${name}" ${detail}`, { fix: `check the source; the previous snapshot was kept. Retry: ${seedCommand(name)}` })
+  }
+}
+
+/** Content after the completion trailer: it would load (or fail) only at start; refused at the pull. */
+export class TrailingGarbageError extends RotvError {
+  constructor(name: string, line: number, text: string) {
+    super(`the dump for "${name}" has content after its "-- PostgreSQL database dump complete" trailer (line ${line}: ${JSON.stringify(text)})`, {
+      fix: `the previous snapshot was kept; cut the file at the trailer (or re-export it with pg_dump), then retry: ${seedCommand(name)}`,
+    })
   }
 }
 

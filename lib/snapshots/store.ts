@@ -20,6 +20,7 @@ import { DUMP_TRAILER, DumpInspector } from './dump-inspector.ts'
 import {
   CorruptSnapshotError,
   EmptyDumpError,
+  TrailingGarbageError,
   InvalidSnapshotNameError,
   SnapshotNotFoundError,
   SnapshotWriteError,
@@ -149,6 +150,8 @@ export function openStore(home: string): SnapshotStore {
       if (!facts.trailerSeen || facts.endedInsideCopy) {
         throw new TruncatedDumpError(name, `it ends without the "${DUMP_TRAILER}" trailer (${facts.uncompressedBytes} bytes received)`, completion.stderr)
       }
+      if (facts.statementLines === 0) throw new EmptyDumpError(name, 'holds no SQL at all: only comments and the completion trailer')
+      if (facts.garbageAfterTrailer) throw new TrailingGarbageError(name, facts.garbageAfterTrailer.line, facts.garbageAfterTrailer.text)
 
       let sha256 = hasher.digest()
       let compressedBytes = hasher.bytes
@@ -203,6 +206,9 @@ export function openStore(home: string): SnapshotStore {
       // under the caller's signal only: the internal one is aborted by now.
       if (dump?.finish) await dump.finish(committed, opts.signal)
       await rm(tmp, { force: true })
+      // A failure between the data file's rename and the manifest (ENOSPC at the commit, a kill) must not
+      // leave a data file no manifest names: it would hold the space the next pull needs.
+      if (!committed) await removeLeftovers(dir).catch(() => undefined)
       await lock.release()
     }
   }
@@ -314,10 +320,15 @@ async function fsyncFile(path: string): Promise<void> {
 }
 
 /** Only called while holding the pull lock: any temp file here belongs to a dead pull. */
+/** Temp files of interrupted pulls, and data files the manifest does not name (under the pull lock). */
 async function removeLeftovers(dir: string): Promise<void> {
   for (const f of await readdir(dir)) {
     if (/^\.(pull|manifest)-.*\.tmp$/.test(f)) await rm(join(dir, f), { force: true })
   }
+  const current = await readManifest(dir).catch(() => null)
+  // An unreadable manifest is left to verify to report; only a readable one (or none) says what is unreferenced.
+  if (current === null) return
+  await removeUnreferencedData(dir, current?.dataFile ?? '')
 }
 
 async function removeUnreferencedData(dir: string, keep: string): Promise<void> {
