@@ -348,7 +348,8 @@ async function binariesFor(state: RunState): Promise<PgBinaries> {
   return resolveBinaries({ binDir: state.pgBinDir, runAs: state.runAs })
 }
 
-async function query<T>(conn: pg.ClientConfig, sql: string, params: unknown[]): Promise<T[]> {
+/** One query on a fresh connection (status: the running database, host or container runtime). */
+export async function query<T>(conn: pg.ClientConfig, sql: string, params: unknown[]): Promise<T[]> {
   const client = new pg.Client(conn)
   await client.connect()
   try {
