@@ -47,6 +47,11 @@ export default defineTask({
       }
     }
     const status = await hostStatus(config.dataHome)
+    if (!status.running && status.interrupted) {
+      const r = status.interrupted.record
+      io.warn(`a start was interrupted (runner pid ${r.runnerPid} is gone, ${r.startedAt})${status.interrupted.serverRunning ? ` and left PostgreSQL running on port ${r.pgPort}` : ''}${r.scratchDir ? ` and ${r.scratchDir}` : ''}: \`npx tsx Taskfile.ts stop\` (or the next start) cleans it up`)
+      return { summary: 'not running (an interrupted start left something behind: see above)', data: { running: false, interrupted: status.interrupted } }
+    }
     if (!status.running || !status.state) return { summary: 'not running', data: { running: false } }
     const s = status.state
     io.log(`runtime: host; storage: ${s.mode === 'dev' ? `in-memory (${s.pgdata})` : `persistent (${s.pgdata})`}`)
