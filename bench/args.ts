@@ -2,11 +2,11 @@
 // dependency; every option has a default that reproduces the README's table.
 import { parseSize } from '../lib/demo/generate.ts'
 
-export const CASE_IDS = ['baseline', 'cold', 'warm', 'reset', 'seed', 'anonymize', 'loader', 'container'] as const
+export const CASE_IDS = ['baseline', 'cold', 'warm', 'reset', 'seed', 'anonymize', 'loader', 'registry', 'container'] as const
 export type CaseId = (typeof CASE_IDS)[number]
 /** The default: every case but the container one, whose first image build alone takes minutes and
  * does not depend on the dump size. `--cases all` (or naming it) adds it. */
-export const DEFAULT_CASES: readonly CaseId[] = ['baseline', 'cold', 'warm', 'reset', 'seed', 'anonymize', 'loader']
+export const DEFAULT_CASES: readonly CaseId[] = ['baseline', 'cold', 'warm', 'reset', 'seed', 'anonymize', 'loader', 'registry']
 
 export interface BenchOptions {
   /** Plain-dump size in bytes (demo generator target). */

@@ -15,6 +15,7 @@ import { LOADER_SMALL_SIZE, runLoaderCases } from './cases/loader.ts'
 import { HostEnvironment, prebuildFrontend, storeSnapshot, type StoredSnapshot } from './cases/host.ts'
 import { runSeedPull, startSeedFixture } from './cases/seed.ts'
 import { runAnonymizePulls } from './cases/anonymize.ts'
+import { runRegistryCases } from './cases/registry.ts'
 import { Cleanup } from './cleanup.ts'
 import { openTestDatabases } from '../lib/test-db/index.ts'
 import { writeDemoDump } from './dump.ts'
@@ -65,7 +66,7 @@ async function main(): Promise<number> {
     if (baseline && !want('cold')) cases.push(await measure('baseline', BASELINE_LABEL, opts.repeat, cleanup, async () => baseline, BASELINE_NOTE))
 
     let stored: StoredSnapshot | undefined
-    if (['cold', 'warm', 'reset', 'seed', 'container'].some(want)) {
+    if (['cold', 'warm', 'reset', 'seed', 'registry', 'container'].some(want)) {
       log('putting the dump in a snapshot store (file source; not timed as a case)')
       stored = await storeSnapshot(dump.path, cleanup)
       log(`stored: ${mib(stored.manifest.compressedBytes)} at rest in ${secs(stored.pullMs)}`)
@@ -88,6 +89,11 @@ async function main(): Promise<number> {
     if (want('anonymize')) {
       log('anonymized pull vs plain pull of the same dump (file source), alternating')
       cases.push(...(await anonymizeCases(opts, cleanup, dump.path)))
+    }
+
+    if (want('registry') && stored) {
+      log('push and pull of the stored snapshot through a registry on loopback')
+      cases.push(...(await runRegistryCases({ storeHome: stored.storeHome, snapshotName: stored.manifest.name, repeat: opts.repeat, cleanup, log })))
     }
 
     if (want('loader')) {

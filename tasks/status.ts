@@ -24,18 +24,34 @@ export default defineTask({
       if (!st.state) return { summary: 'not running', data: { running: false } }
       const s = st.state
       io.log(`runtime: container ${s.name} (${s.engine}, ${s.image}); storage: ${s.mode === 'dev' ? 'in-memory (tmpfs)' : `persistent (${s.dataDir})`}`)
-      io.log(`container: ${st.container ? st.container.status : 'gone'}${st.inside ? `; PostgreSQL ${st.inside.pgVersion} inside` : ''}`)
+      io.log(`container: ${st.container ? st.container.status : 'gone'}`)
+      // The same lines as the host runtime's, through the published PG_PORT.
+      const dbName = s.dbName ?? st.inside?.dbName
+      const databaseUrl = s.pgPort && dbName ? databaseUrlOf({ pgPort: s.pgPort, dbName }) : undefined
+      if (st.inside || st.postgres) {
+        const where = s.pgPort ? `, 127.0.0.1:${s.pgPort}` : ''
+        io.log(`PostgreSQL ${st.inside?.pgVersion ?? ''}: ${st.postgres?.reachable ? `running (in the container${where})` : st.container?.running ? `not answering on 127.0.0.1:${s.pgPort ?? '?'}` : 'NOT running'}${st.postgres?.databaseBytes ? `, ${dbName} is ${mb(st.postgres.databaseBytes)}` : ''}`)
+      }
+      if (databaseUrl) io.log(`database: ${databaseUrl}`)
       io.log(`app: ${st.app.healthy ? `healthy: ${countsLine(st.app.health?.counts)}` : `not healthy${st.app.reason ? ` (${st.app.reason})` : ''}`}`)
       if (s.snapshot) io.log(`snapshot: ${s.snapshot.name}${await pulledAgo(s.snapshot.name)} (${st.inside?.prepared ?? s.prepared ?? 'unknown'})`)
+      if (st.spareReady !== undefined) {
+        io.log(`reset: ${st.spareReady ? 'a spare copy is ready (renames only)' : 'no spare copy right now: the next reset waits for one being made, or copies (its log: /var/log/rotv/spare.log in the container)'}`)
+      }
       io.log(`logs: npx tsx Taskfile.ts logs   (${s.engine} logs ${s.name})`)
       const healthy = st.running && st.app.healthy
       const url = `http://localhost:${s.appPort}`
       return {
         summary: healthy ? `running at ${url}` : 'partly running: see above (npx tsx Taskfile.ts stop start to restart)',
-        data: { running: st.running, healthy, url, mode: s.mode, runtime: 'container', container: s.name, image: s.image, snapshot: s.snapshot ?? null, startedAt: s.startedAt, counts: st.app.health?.counts ?? null },
+        data: { running: st.running, healthy, url, databaseUrl: databaseUrl ?? null, mode: s.mode, runtime: 'container', container: s.name, image: s.image, snapshot: s.snapshot ?? null, databaseBytes: st.postgres?.databaseBytes ?? null, spareReady: st.spareReady ?? null, startedAt: s.startedAt, counts: st.app.health?.counts ?? null },
       }
     }
     const status = await hostStatus(config.dataHome)
+    if (!status.running && status.interrupted) {
+      const r = status.interrupted.record
+      io.warn(`a start was interrupted (runner pid ${r.runnerPid} is gone, ${r.startedAt})${status.interrupted.serverRunning ? ` and left PostgreSQL running on port ${r.pgPort}` : ''}${r.scratchDir ? ` and ${r.scratchDir}` : ''}: \`npx tsx Taskfile.ts stop\` (or the next start) cleans it up`)
+      return { summary: 'not running (an interrupted start left something behind: see above)', data: { running: false, interrupted: status.interrupted } }
+    }
     if (!status.running || !status.state) return { summary: 'not running', data: { running: false } }
     const s = status.state
     io.log(`runtime: host; storage: ${s.mode === 'dev' ? `in-memory (${s.pgdata})` : `persistent (${s.pgdata})`}`)

@@ -7,7 +7,7 @@ export default defineTask({
   name: 'stop',
   description: 'Stop the app and PostgreSQL; in dev mode the in-memory data is thrown away',
   examples: ['npx tsx Taskfile.ts stop', 'npx tsx Taskfile.ts stop start   # restart on a clean slate'],
-  async run(ctx) {
+  async run(ctx, io) {
     const config = ctx.loaded.config
     if (runtimeOfRunning(config) === 'container') {
       const result = await stopContainer(config.dataHome)
@@ -15,6 +15,7 @@ export default defineTask({
       return { summary: result.mode === 'dev' ? 'container stopped; in-memory data discarded' : 'container stopped; data kept', data: result }
     }
     const result = await stopHost(config.dataHome)
+    if (result.interrupted) io.log(result.interrupted)
     if (!result.wasRunning && !result.discarded) return { summary: 'nothing was running', data: result }
     return { summary: result.mode === 'dev' ? 'stopped; in-memory data discarded' : 'stopped; data kept', data: result }
   },

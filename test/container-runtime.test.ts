@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import pg from 'pg'
 import t from 'tap'
 import { repo, runCli, type CliResult } from './helpers/cli.ts'
 import { containerEnv, ensureTestImage, podman, psAll, removeContainer, TEST_IMAGE } from './helpers/podman.ts'
@@ -105,8 +106,13 @@ t.test('dev mode: snapshot in tmpfs, counts, reset, clean slate, warm restart, s
   const logs = await podman(['logs', name])
   t.notMatch(`${logs.stdout}${logs.stderr}`, /SESSION_SECRET is not set/, 'the app got SESSION_SECRET')
   t.notOk(`${logs.stdout}${logs.stderr}`.includes(secret), 'the secret is not in the container output')
-  const published = (await podman(['port', name])).stdout.trim()
-  t.equal(published, `8080/tcp -> 127.0.0.1:${port}`, 'published on 127.0.0.1 only')
+  const published = (await podman(['port', name])).stdout.trim().split('\n').sort()
+  t.same(published, [`5433/tcp -> 127.0.0.1:${env.PG_PORT}`, `8080/tcp -> 127.0.0.1:${port}`], 'the app and PostgreSQL published on 127.0.0.1 only')
+  // PG_PORT reaches the container's PostgreSQL as it reaches the host runtime's.
+  const direct = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${env.PG_PORT}/rotv` })
+  await direct.connect()
+  t.equal((await direct.query('SELECT count(*)::int AS n FROM pois')).rows[0].n, 371, 'psql -h 127.0.0.1 -p PG_PORT works from the host')
+  await direct.end()
 
   // A second start while running is a clear message, and leaves the running one alone.
   const again = await runCli(['start'], env)
@@ -131,6 +137,11 @@ t.test('dev mode: snapshot in tmpfs, counts, reset, clean slate, warm restart, s
   const status = await runCli(['status', '--json'], env)
   t.equal(status.code, 0, 'status exits 0', { output: status.all.slice(-4000) })
   t.match(task(status, 'status').result, { running: true, healthy: true, runtime: 'container', mode: 'dev', container: name })
+  // The same lines as the host runtime's status: address, database size, the spare copy.
+  t.match(task(status, 'status').result, { databaseUrl: `postgres://postgres@127.0.0.1:${env.PG_PORT}/rotv`, spareReady: true })
+  t.ok((task(status, 'status').result as { databaseBytes: number }).databaseBytes > 1_000_000, 'status has the database size')
+  t.match(status.all, new RegExp(`PostgreSQL 17[^\\n]*: running \\(in the container, 127\\.0\\.0\\.1:${env.PG_PORT}\\), rotv is [\\d.]+ MB`))
+  t.match(status.all, /reset: a spare copy is ready \(renames only\)/)
   const logsCli = await runCli(['logs', '--no-follow', '--lines', '200'], env)
   t.equal(logsCli.code, 0, 'logsCli exits 0', { output: logsCli.all.slice(-4000) })
   t.match(logsCli.all, /\[rotv-entrypoint\] database ready \(imported/, 'logs show the entrypoint output')
@@ -213,7 +224,9 @@ t.test('start --foreground: the container output here, Ctrl-C stops and removes 
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   child.kill('SIGINT')
   const code = await exited
-  t.equal(code, 130, 'Ctrl-C exits 130')
+  t.equal(code, 0, 'Ctrl-C, the documented way out of --foreground, is a normal end (exit 0)')
+  t.match(out, /start: stopped/)
+  t.notMatch(out, /FAILED|interrupted/)
   await t.rejects(podman(['container', 'exists', name]), 'the container is stopped and removed')
   t.match(out, /\[rotv-entrypoint\] SIGTERM: stopping the app, then PostgreSQL/, 'the supervisor output was shown')
 })

@@ -3,13 +3,19 @@
 // snapshot that may not leave the machine are refused with the fix; two data homes: one pushes, the other
 // (SEED_SOURCE=registry, no production at all) starts warm on the first start.
 import t from 'tap'
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { open, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import { pipeline } from 'node:stream/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isolatedEnv, runCli, type CliResult } from './helpers/cli.ts'
 import { freePort } from './helpers/production-postgres.ts'
 import { startRegistry } from './helpers/registry.ts'
 import { openStore } from '../lib/snapshots/index.ts'
+import { describeError, RotvError } from '../lib/errors.ts'
+import { generateDemoDump } from '../lib/demo/generate.ts'
+import { pushSnapshot, registrySource, ArtifactDigestError, RegistryUnreachableError, type RegistryAccess } from '../lib/registry/index.ts'
 
 const REPO = 'team/rotv-snapshots'
 const password = 'registry-test-pw-7c1e9a'
@@ -127,4 +133,130 @@ t.test('plain HTTP: one data home pushes its warm cluster, the other (SEED_SOURC
   t.equal(stored?.sha256, (await openStore(a.home).get('demo'))?.sha256, 'the same snapshot bytes')
   t.equal(stored?.source.kind, 'registry')
   t.ok((await stat(join(b.home, 'clusters'))).isDirectory())
+  // seed takes the team's latest snapshot from the registry too, keeping the production pull's time (its age).
+  const seeded = await b.cli('seed')
+  t.equal(seeded.code, 0, seeded.all)
+  t.match(seeded.all, /snapshot "production"/)
+  const reseeded = await openStore(b.home).get('production')
+  t.equal(reseeded?.source.kind, 'registry')
+  t.equal(reseeded?.pulledAt, (await openStore(a.home).get('demo'))?.pulledAt, 'the age is the production pull\'s')
+})
+
+/** A TCP proxy in front of the registry that stops the registry after `afterBytes` in one direction. */
+async function cutProxy(target: string, direction: 'up' | 'down', afterBytes: number, stopRegistry: () => Promise<void>) {
+  const [host, port] = target.split(':')
+  const sockets = new Set<net.Socket>()
+  let seen = 0
+  let cut = false
+  const server = net.createServer((client) => {
+    if (cut) return void client.destroy()
+    const upstream = net.connect(Number(port), host)
+    for (const [s, other] of [[client, upstream], [upstream, client]] as const) {
+      sockets.add(s)
+      s.on('error', () => {})
+      // One side gone (the registry stopped): the other goes too, as a dead registry's connection would.
+      s.on('close', () => {
+        sockets.delete(s)
+        other.destroy()
+      })
+    }
+    ;(direction === 'up' ? client : upstream).on('data', (d: Buffer) => {
+      if (cut || (seen += d.length) < afterBytes) return
+      cut = true
+      void stopRegistry().finally(() => sockets.forEach((s) => s.destroy()))
+    })
+    client.pipe(upstream)
+    upstream.pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    host: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    cut: () => cut,
+    close: () => new Promise<void>((resolve) => { sockets.forEach((s) => s.destroy()); server.close(() => resolve()) }),
+  }
+}
+
+async function largestBlob(storage: string): Promise<string> {
+  const root = join(storage, 'docker', 'registry', 'v2', 'blobs', 'sha256')
+  let best = { path: '', size: -1 }
+  for (const a of await readdir(root)) for (const b of await readdir(join(root, a))) {
+    const path = join(root, a, b, 'data')
+    const { size } = await stat(path)
+    if (size > best.size) best = { path, size }
+  }
+  return best.path
+}
+
+t.test('a changed snapshot uploads only changed chunks; tampered and cut-off transfers leave everything as it was', async (t) => {
+  const reg = await startRegistry({ tls: false })
+  t.teardown(() => reg.close())
+  const home = await mkdtemp(join(tmpdir(), 'rotv-registry-home-'))
+  t.teardown(() => rm(home, { recursive: true, force: true }))
+  const store = openStore(home)
+  const access: RegistryAccess & { workDir: string; clusterCacheDir: string } = { tlsVerify: false, workDir: join(home, 'registry'), clusterCacheDir: join(home, 'clusters') }
+  const ref = `${reg.host}/${REPO}:big`
+  const fileSnapshot = async (file: string, as: string) => store.pull({ name: as, kind: 'file', file }, { as })
+  const push = (name: string, to = ref) => pushSnapshot({ store, name, ref: to, access, allowPersonalData: true })
+  const pull = (from: string, as: string) => store.pull(registrySource({ name: as, kind: 'registry', ref: from, registry: access }), { as })
+  const leftovers = async () => (await readdir(access.workDir).catch(() => [])).length
+
+  const dumpA = join(home, 'a.sql')
+  await pipeline(generateDemoDump({ size: 40 << 20, seed: 7 }), createWriteStream(dumpA))
+  const text = await readFile(dumpA, 'utf8')
+  // One row changed in the middle (a job_logs line): the chunk around it changes, the others do not.
+  const at = text.indexOf('\n', text.length >> 1) + 1
+  await writeFile(join(home, 'b.sql'), `${text.slice(0, at)}${text.slice(at).replace(/[0-9]/, (d) => String((Number(d) + 1) % 10))}`)
+  await fileSnapshot(dumpA, 'big')
+  const first = await push('big')
+  await fileSnapshot(join(home, 'b.sql'), 'big')
+  const second = await push('big')
+  t.ok(first.chunks >= 3, `${first.chunks} chunks`)
+  t.equal(first.uploadedBytes, first.bytes)
+  t.equal(second.uploadedBlobs, 2, `second push: ${second.uploadedBlobs} of ${second.blobs} blobs uploaded (the config and the one changed chunk)`)
+  t.ok(second.uploadedBytes < second.bytes * 0.6, 'the unchanged chunks were not sent again')
+  t.comment(`first push: ${first.blobs} blobs, ${first.bytes} bytes uploaded; second push of a one-row change: ${second.uploadedBlobs} blobs, ${second.uploadedBytes} of ${second.bytes} bytes uploaded`)
+  const pushedSha = (await store.get('big'))!.sha256
+
+  // A blob changed in the registry's storage: the pull is refused by digest, the store keeps what it had.
+  await fileSnapshot(dumpA, 'big')
+  const kept = (await store.get('big'))!.sha256
+  t.not(kept, pushedSha)
+  const blob = await largestBlob(reg.storage)
+  const fh = await open(blob, 'r+')
+  const one = Buffer.alloc(1)
+  await fh.read(one, 0, 1, 1000)
+  await fh.write(Buffer.from([one[0]! ^ 0xff]), 0, 1, 1000)
+  await fh.close()
+  await t.rejects(pull(ref, 'big'), ArtifactDigestError, 'a tampered blob is refused')
+  t.equal((await store.get('big'))!.sha256, kept, 'the store kept its snapshot')
+  t.equal(await leftovers(), 0, 'no downloaded blobs left behind')
+  const fix = await open(blob, 'r+')
+  await fix.write(one, 0, 1, 1000)
+  await fix.close()
+
+  // The registry stopped in the middle of a pull.
+  const down = await cutProxy(reg.host, 'down', 1 << 20, reg.stop)
+  await t.rejects(pull(`${down.host}/${REPO}:big`, 'big'), RegistryUnreachableError)
+  t.ok(down.cut(), 'the registry was stopped mid-pull')
+  await down.close()
+  t.equal((await store.get('big'))!.sha256, kept, 'the store kept its snapshot')
+  t.equal(await leftovers(), 0)
+  await reg.start()
+
+  // The registry stopped in the middle of a push of new data: the tag still names the previous push.
+  await pipeline(generateDemoDump({ size: 16 << 20, seed: 8 }), createWriteStream(join(home, 'c.sql')))
+  await fileSnapshot(join(home, 'c.sql'), 'other')
+  const up = await cutProxy(reg.host, 'up', 512 << 10, reg.stop)
+  // Which message depends on where the upload broke off (a reset connection, or a refused next request);
+  // every one says the registry kept the tag as it was.
+  const pushErr = await push('other', `${up.host}/${REPO}:big`).then(() => undefined, (err: unknown) => err)
+  t.type(pushErr, RotvError, describeError(pushErr).message)
+  t.match((pushErr as RotvError).fix, /the registry keeps what it had under that tag/)
+  t.ok(up.cut(), 'the registry was stopped mid-push')
+  await up.close()
+  t.equal(await leftovers(), 0, 'no layout left behind')
+  await reg.start()
+  const after = await pull(ref, 'check')
+  t.equal(after.sha256, pushedSha, 'the tag still names the last complete push')
+  t.ok((await store.get('other'))!.sha256, 'the local snapshot is untouched')
 })

@@ -152,6 +152,7 @@ async function containerCases(opts: ContainerCaseOptions): Promise<CaseResult[]>
       image: BENCH_IMAGE,
       name,
       appPort: await freePort(),
+      pgPort: await freePort(),
       publishAddress: '127.0.0.1',
       dbName: 'rotv',
       tmpfsLimitBytes: Math.max(2 * 1024 ** 3, snapshot.sqlBytes * 4),

@@ -21,6 +21,12 @@ export const CONTAINER_PATHS = {
 
 /** The port the app listens on inside the container (published on the host's APP_PORT). */
 export const CONTAINER_APP_PORT = 8080
+/**
+ * The supervisor's forwarder to PostgreSQL inside the container (published on the host's 127.0.0.1:PG_PORT).
+ * PostgreSQL itself keeps listening on the container's loopback only, with the same trust rules as the
+ * host runtime's cluster; the publish reaches the container's own interface, hence the forwarder.
+ */
+export const CONTAINER_PG_FORWARD_PORT = 5433
 
 export interface ContainerRunState {
   mode: 'dev' | 'persistent'

@@ -11,6 +11,8 @@ export interface ContainerSettings {
   image: string
   name: string
   appPort: number
+  /** PG_PORT: the container's PostgreSQL on the host's 127.0.0.1, as the host runtime's. */
+  pgPort: number
   publishAddress: string
   dbName: string
   /** Set in persistent mode (PERSISTENT_DATA=true): DATA_DIR, bind-mounted as PGDATA. */
@@ -29,6 +31,7 @@ export function containerSettings(config: Config): ContainerSettings {
     image: config.container.image || DEFAULT_IMAGE,
     name: config.container.name,
     appPort: config.appPort,
+    pgPort: config.pgPort,
     publishAddress: config.container.publishAddress,
     dbName: config.dbName,
     persistentDir: config.persistentData ? config.dataDir : undefined,

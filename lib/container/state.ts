@@ -13,6 +13,9 @@ export interface ContainerState {
   startedAt: string
   mode: 'dev' | 'persistent'
   appPort: number
+  /** Published on 127.0.0.1 (absent in the state of a container started before it was). */
+  pgPort?: number
+  dbName?: string
   publishAddress: string
   dataDir?: string
   snapshot?: { name: string; sha256: string }

@@ -24,6 +24,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs'
 import { appendFile, mkdir, writeFile, rename } from 'node:fs/promises'
+import { createConnection, createServer } from 'node:net'
 import { join } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import pg from 'pg'
@@ -33,7 +34,7 @@ import { resolveBinaries, resolveServerUser, type RunningServer } from '../postg
 import { prepareDatabase, saveWarmCluster, type PreparedDatabase, type SnapshotHandle } from '../runtime/database.ts'
 import { waitForHealth } from '../runtime/health.ts'
 import { describeSpareOutcome, makeSpareCopy, type SpareJob } from '../runtime/spare.ts'
-import { CONTAINER_PATHS, type ContainerRunState } from './paths.ts'
+import { CONTAINER_PATHS, CONTAINER_PG_FORWARD_PORT, type ContainerRunState } from './paths.ts'
 
 const log = (msg: string) => process.stdout.write(`[rotv-entrypoint] ${msg}\n`)
 
@@ -116,6 +117,7 @@ async function main(): Promise<number> {
   if (!persistent) void waitForHealth({ url: `http://127.0.0.1:${appPort}/api/health`, timeoutMs: 120_000 }).then(release, release)
   log(`database ready (${db.prepared}${db.load ? `: ${Object.values(db.load.rows).reduce((a, b) => a + b, 0)} rows in ${(db.load.durationMs / 1000).toFixed(1)} s` : ''}${db.migrationsApplied.length ? `; migrations ${db.migrationsApplied.join(', ')}` : ''})`)
   await ensureDumpRole(server, dbName)
+  forwardPostgres(pgPort)
   const limitBytes = !persistent && env.ROTV_TMPFS_BYTES ? Number(env.ROTV_TMPFS_BYTES) : undefined
   const runState: ContainerRunState = { mode: persistent ? 'persistent' : 'dev', dbName, pgPort, prepared: db.prepared, pgVersion: binaries.version.full, pgdata, limitBytes }
   await writeRunState(db.pristineReady ? { ...runState, pristinePending: true } : { ...runState, pristineDb: db.pristineDb })
@@ -219,6 +221,27 @@ async function writeRunState(state: ContainerRunState): Promise<void> {
   const tmp = `${CONTAINER_PATHS.runState}.tmp`
   await writeFile(tmp, JSON.stringify(state))
   await rename(tmp, CONTAINER_PATHS.runState)
+}
+
+/**
+ * PG_PORT on the host: the engine publishes the container's own interface, where PostgreSQL (loopback
+ * only, trusting local connections like the host runtime's cluster) does not listen. This forwards that
+ * one port to it; the host side is published on 127.0.0.1 only.
+ */
+function forwardPostgres(pgPort: number): void {
+  const forwarder = createServer((client) => {
+    const upstream = createConnection({ host: '127.0.0.1', port: pgPort })
+    client.pipe(upstream).pipe(client)
+    const end = () => {
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('error', end).on('close', end)
+    upstream.on('error', end).on('close', end)
+  })
+  forwarder.on('error', (err) => log(`PostgreSQL is not reachable from the host (forwarder on port ${CONTAINER_PG_FORWARD_PORT}): ${err.message}`))
+  forwarder.listen(CONTAINER_PG_FORWARD_PORT, '0.0.0.0')
+  forwarder.unref()
 }
 
 /** Import progress arrives every 250 ms; a container log wants a line every few seconds at most. */

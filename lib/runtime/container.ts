@@ -13,10 +13,11 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { RotvError } from '../errors.ts'
-import { assertPortFree } from '../postgres/index.ts'
+import { assertPortFree, serverConnection, spareName } from '../postgres/index.ts'
+import { query } from './host.ts'
 import { ContainerStartError, ImageMissingError } from '../container/errors.ts'
 import { imageExists, requireEngine, runEngine, runPlain, type Engine } from '../container/engine.ts'
-import { CONTAINER_APP_PORT, CONTAINER_PATHS, type ContainerRunState } from '../container/paths.ts'
+import { CONTAINER_APP_PORT, CONTAINER_PATHS, CONTAINER_PG_FORWARD_PORT, type ContainerRunState } from '../container/paths.ts'
 import type { ContainerSettings } from '../container/settings.ts'
 import { containerRunFix } from '../container/probe.ts'
 import { clearContainerState, readContainerState, writeContainerState, type ContainerState } from '../container/state.ts'
@@ -66,6 +67,7 @@ export async function startContainer(settings: ContainerSettings, opts: Containe
   // (dev data is on its tmpfs, persistent data in DATA_DIR).
   if (existing) await runEngine(engine, ['rm', '-f', settings.name])
   await assertPortFree(settings.appPort, 'APP_PORT')
+  await assertPortFree(settings.pgPort, 'PG_PORT')
 
   const mode = settings.persistentDir ? 'persistent' : 'dev'
   if (mode === 'dev' && !opts.snapshot) throw new ContainerStartError('dev mode needs a snapshot to import', { fix: 'run `npx tsx Taskfile.ts seed` first' })
@@ -76,6 +78,8 @@ export async function startContainer(settings: ContainerSettings, opts: Containe
   await writeFile(secretsFile, renderDotenv(settings.appEnv), { mode: 0o600, flag: 'wx' })
 
   const args = ['run', '--detach', '--name', settings.name, '--label', 'rotv.runtime=container', '--publish', `${settings.publishAddress}:${settings.appPort}:${CONTAINER_APP_PORT}`]
+  // The database on loopback only, whatever ROTV_PUBLISH_ADDRESS says for the app (it trusts every local connection).
+  args.push('--publish', `127.0.0.1:${settings.pgPort}:${CONTAINER_PG_FORWARD_PORT}`)
   args.push('--env', `PERSISTENT_DATA=${mode === 'persistent'}`, '--env', `DB_NAME=${settings.dbName}`)
   if (mode === 'dev') {
     args.push('--tmpfs', `${CONTAINER_PATHS.pgdataMount}:rw,size=${settings.tmpfsLimitBytes},mode=0700`)
@@ -104,6 +108,8 @@ export async function startContainer(settings: ContainerSettings, opts: Containe
     startedAt: new Date().toISOString(),
     mode,
     appPort: settings.appPort,
+    pgPort: settings.pgPort,
+    dbName: settings.dbName,
     publishAddress: settings.publishAddress,
     dataDir: settings.persistentDir,
     snapshot: opts.snapshot ? { name: opts.snapshot.name, sha256: opts.snapshot.sha256 } : undefined,
@@ -180,6 +186,10 @@ export interface ContainerStatus {
   container?: { running: boolean; status: string; startedAt?: string; exitCode?: number }
   app: { healthy: boolean; health?: HealthBody; reason?: string }
   inside?: ContainerRunState
+  /** As the host runtime's status: through the published PG_PORT. */
+  postgres?: { reachable: boolean; databaseBytes?: number }
+  /** Dev mode: a spare copy is ready, so the next reset is renames only. */
+  spareReady?: boolean
 }
 
 export async function containerStatus(home: string): Promise<ContainerStatus> {
@@ -189,12 +199,24 @@ export async function containerStatus(home: string): Promise<ContainerStatus> {
   const container = await inspectContainer(engine, state.name)
   const health = container?.running ? await fetchHealth(`http://127.0.0.1:${state.appPort}/api/health`) : undefined
   const inside = container?.running ? await readInsideState(engine, state.name) : undefined
+  const dbName = state.dbName ?? inside?.dbName
+  const row = container?.running && state.pgPort && dbName
+    ? await query<{ size: string; spare: boolean }>(
+        serverConnection({ port: state.pgPort }),
+        'SELECT pg_database_size($1)::text AS size, EXISTS (SELECT 1 FROM pg_database WHERE datname = $2) AS spare',
+        [dbName, spareName(dbName)],
+      )
+        .then((rows) => rows[0])
+        .catch(() => undefined)
+    : undefined
   return {
     running: Boolean(container?.running),
     state,
     container: container ?? undefined,
     app: { healthy: health?.ok ?? false, health: health?.ok ? health.body : undefined, reason: health && !health.ok ? health.reason : undefined },
     inside,
+    postgres: state.pgPort ? { reachable: Boolean(row), databaseBytes: row ? Number(row.size) : undefined } : undefined,
+    spareReady: state.mode === 'dev' && row ? row.spare : undefined,
   }
 }
 

@@ -22,6 +22,7 @@ import { ensureFrontendBuilt } from './frontend.ts'
 import { fetchHealth, waitForHealth, type HealthBody } from './health.ts'
 import { resetToPristine, spawnSpareCopy, type SpareJob } from './spare.ts'
 import { clearState, readState, writeState, type RunState } from './state.ts'
+import { cleanUpInterruptedStart, clearStartRecord, findInterruptedStart, recordStart, type InterruptedStart } from './interrupted-start.ts'
 import { cancelWarmSave, spawnWarmSave, waitForWarmSave, warmSaveRunning } from './warm-save-process.ts'
 
 export interface HostSettings {
@@ -70,6 +71,7 @@ export class NotRunningError extends RotvError {}
 
 export async function startHost(settings: HostSettings, opts: StartOptions = {}): Promise<StartResult> {
   const progress = opts.onProgress ?? (() => {})
+  const swept = await cleanUpInterruptedStart(settings.home)
   const existing = await readState(settings.home)
   if (existing && (alive(existing.appPid) || (await serverStatus(existing.pgdata)).running)) {
     throw new AlreadyRunningError(`the environment is already running (app at http://localhost:${existing.appPort}, started ${existing.startedAt})`, {
@@ -84,7 +86,7 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
   await mkdir(join(settings.home, 'logs'), { recursive: true })
 
   const mode = settings.persistentDir ? 'persistent' : 'dev'
-  const notices: string[] = []
+  const notices: string[] = swept ? [swept.message] : []
   let scratchDir: string | undefined
   let pgdata: string
   if (settings.persistentDir) pgdata = settings.persistentDir
@@ -94,6 +96,8 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
     scratchDir = dir.root
     pgdata = dir.pgdata
   }
+  // Before anything is started: a runner killed from here on leaves a record the next command cleans up by.
+  await recordStart(settings.home, { runnerPid: process.pid, startedAt: new Date().toISOString(), pgdata, scratchDir, pgPort: settings.pgPort, pgBinDir: binaries.binDir, runAs: settings.runAs })
 
   let appPid: number | undefined
   let pendingSave: PendingWarmSave | undefined
@@ -112,6 +116,7 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
     await stopServer({ pgdata, binaries, runAs: settings.runAs, mode: 'fast' }).catch(() => {})
     if (scratchDir) await discardDevData(scratchDir)
     await clearState(settings.home)
+    await clearStartRecord(settings.home)
   }
   // The page builds while the database is prepared; its outcome is awaited before the app starts.
   const frontend = (opts.dbOnly ? Promise.resolve(false) : ensureFrontendBuilt(settings.appDir, opts.signal)).then(
@@ -161,6 +166,7 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
     }
     pendingSave = db.warmSave
     await writeState(settings.home, state)
+    await clearStartRecord(settings.home) // the run state covers it all from here
 
     const databaseUrl = databaseUrlOf(state)
     if (opts.dbOnly) {
@@ -227,12 +233,15 @@ export interface StopResult {
   wasRunning: boolean
   discarded?: string
   mode?: 'dev' | 'persistent'
+  /** What an interrupted start had left, and that this stop cleaned up. */
+  interrupted?: string
 }
 
 /** Stop the app and PostgreSQL; in dev mode the in-memory data is thrown away. Idempotent. */
 export async function stopHost(home: string): Promise<StopResult> {
+  const swept = await cleanUpInterruptedStart(home)
   const state = await readState(home)
-  if (!state) return { wasRunning: false }
+  if (!state) return swept ? { wasRunning: swept.serverRunning, discarded: swept.record.scratchDir, interrupted: swept.message } : { wasRunning: false }
   let wasRunning = false
   if (state.appPid && (await stopApp(state.appPid))) wasRunning = true
   // it reads the in-memory cluster: let it finish (a second or two) so the next start is warm
@@ -256,11 +265,13 @@ export interface HostStatus {
   spareReady?: boolean
   /** A cold start's warm cluster is still being saved. */
   warmSaving?: boolean
+  /** Not running, but a start was interrupted (its runner killed) and left this behind: stop cleans it up. */
+  interrupted?: InterruptedStart
 }
 
 export async function hostStatus(home: string): Promise<HostStatus> {
   const state = await readState(home)
-  if (!state) return { running: false, app: { running: false, healthy: false }, postgres: { running: false } }
+  if (!state) return { running: false, app: { running: false, healthy: false }, postgres: { running: false }, interrupted: await findInterruptedStart(home) }
   const pgStatus = existsSync(state.pgdata) ? await serverStatus(state.pgdata) : { running: false as const, pid: undefined }
   const appRunning = alive(state.appPid)
   const health = appRunning ? await fetchHealth(`http://127.0.0.1:${state.appPort}/api/health`) : undefined
@@ -337,7 +348,8 @@ async function binariesFor(state: RunState): Promise<PgBinaries> {
   return resolveBinaries({ binDir: state.pgBinDir, runAs: state.runAs })
 }
 
-async function query<T>(conn: pg.ClientConfig, sql: string, params: unknown[]): Promise<T[]> {
+/** One query on a fresh connection (status: the running database, host or container runtime). */
+export async function query<T>(conn: pg.ClientConfig, sql: string, params: unknown[]): Promise<T[]> {
   const client = new pg.Client(conn)
   await client.connect()
   try {
