@@ -30,6 +30,7 @@ import {
   type AnonymizeSettings,
 } from '../lib/anonymize/index.ts'
 import { hashPasswordWithSalt } from '../lib/demo/password.ts'
+import { pushSnapshot } from '../lib/registry/index.ts'
 import type { SourceSpec } from '../lib/sources/index.ts'
 
 const REPO = new URL('../', import.meta.url).pathname
@@ -264,6 +265,12 @@ t.test('coverage: stale rules and unruled personal columns warn, or fail in stri
   const forced = await exportSnapshot(store, 'production', { out: join(work, 'unruled.sql'), force: true })
   t.match(forced.verdict.warning, /1 personal-looking column no rule covers/)
   t.equal((await stat(forced.path)).mode & 0o777, 0o600)
+  // Push refuses exactly what export refuses, before it contacts any registry (port 9: nothing listens).
+  const pushRefused = await pushSnapshot({ store, name: 'production', ref: '127.0.0.1:9/team/rotv:production', access: { tlsVerify: false } }).catch((e: unknown) => e)
+  t.type(pushRefused, UnruledPersonalColumnsError, 'push refuses the unruled personal column')
+  t.match((pushRefused as Error).message, /push refused/)
+  t.match((pushRefused as UnruledPersonalColumnsError).fix, /--allow-personal-data/)
+  t.same((pushRefused as UnruledPersonalColumnsError).details, ['public.users.name'])
   t.doesNotThrow(() => assertMayLeave({ ...warned, anonymization: { ...warned.anonymization!, unruled: [] } }), 'fully ruled: may leave')
   t.throws(() => assertMayLeave({ ...warned, anonymized: false, anonymization: undefined }, { action: 'push', forceFlag: '--force' }), SnapshotNotAnonymizedError)
   t.same(assertMayLeave({ ...warned, anonymized: false, anonymization: undefined, synthetic: true }), { reason: 'synthetic' })
