@@ -1,7 +1,7 @@
 // lib/process against real process trees: a cancelled command leaves no process behind (ps), one that
 // ignores SIGTERM is killed, a secret never reaches argv or --verbose output, and failures are typed.
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { PassThrough } from 'node:stream'
 import { join } from 'node:path'
 import t from 'tap'
@@ -107,4 +107,17 @@ t.test('secrets: refused on argv, passed in the environment, redacted from --ver
   t.match(printed, `$ sh -c $'echo "$ROTV_TEST_SECRET" >&2; sleep 5'`, '--verbose prints each command as zx does')
   t.match(printed, '$ sh -c ')
   t.notMatch(printed, secret, 'and never a secret')
+})
+
+t.test('no rc file runs in front of a command, even in a minimal environment (no SHLVL: bash\'s "started by sshd" guess)', async (t) => {
+  const home = t.testdir({})
+  const marker = join(home, 'bashrc-ran')
+  writeFileSync(join(home, '.bashrc'), `touch '${marker}'\n`)
+  // what the test helpers and cron give a command: PATH and HOME, nothing else
+  const env = { PATH: process.env.PATH, HOME: home }
+  const r = await run('getent', ['passwd', 'root'], { env })
+  t.match(r.stdout, /^root:/)
+  const s = spawnProcess('true', [], { env })
+  await s.done
+  t.notOk(existsSync(marker), '~/.bashrc was not sourced')
 })
