@@ -35,16 +35,8 @@ export async function* chunkStream(input: Readable): AsyncGenerator<Buffer> {
       const b = data[i]!
       h = ((h << 1) + GEAR[b]!) | 0
       size++
-      if (armed ? b === 10 : false) {
-        parts.push(data.subarray(start, i + 1))
-        yield Buffer.concat(parts)
-        parts = []
-        start = i + 1
-        size = 0
-        armed = false
-        continue
-      }
-      if (size >= CHUNK_MAX_BYTES) {
+      // a cut at the first newline after the content-defined mark, or at the size limit
+      if ((armed && b === 10) || size >= CHUNK_MAX_BYTES) {
         parts.push(data.subarray(start, i + 1))
         yield Buffer.concat(parts)
         parts = []
