@@ -20,11 +20,16 @@ export default defineTask({
     const follow = !opts['no-follow']
     // Logs are the user's to read, not task output to render: they go straight to the terminal.
     if (runtimeOfRunning(ctx.loaded.config) === 'container') {
-      // The container's output: the entrypoint's steps and the app; PostgreSQL's own log stays inside.
+      // The container's output (the entrypoint's steps and the app), and PostgreSQL's log, which the
+      // container writes into the data home (logs/container/), as the host runtime's logs/postgres.log.
       const cmd = await containerLogsCommand(ctx.loaded.config.dataHome, { lines, follow })
-      const code = await streamTo(cmd.engine, cmd.args, ctx.signal)
+      const pgLog = cmd.postgresLog && existsSync(cmd.postgresLog) ? cmd.postgresLog : undefined
+      const tailPg = () => (pgLog ? streamTo('tail', ['-n', String(lines), ...(follow ? ['-F'] : []), pgLog], ctx.signal) : Promise.resolve(0))
+      // following: both at once, until Ctrl-C; else one after the other, so the two do not interleave
+      const [code, pgCode] = follow ? await Promise.all([streamTo(cmd.engine, cmd.args, ctx.signal), tailPg()]) : [await streamTo(cmd.engine, cmd.args, ctx.signal), await tailPg()]
       if (!follow && code !== 0) throw new RotvError(`${cmd.engine} logs exited with ${code}`, { fix: 'npx tsx Taskfile.ts status' })
-      return { summary: follow ? 'stopped' : 'container output', endedByInterrupt: follow }
+      if (!follow && pgCode !== 0) throw new RotvError(`tail ${pgLog} exited with ${pgCode}`)
+      return { summary: follow ? 'stopped' : `container output${pgLog ? ' and PostgreSQL\'s log' : ''}`, endedByInterrupt: follow }
     }
     const state = await readState(ctx.loaded.config.dataHome)
     if (!state) throw new RotvError('no environment has been started', { fix: 'run `npx tsx Taskfile.ts start`' })

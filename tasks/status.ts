@@ -38,7 +38,7 @@ export default defineTask({
       if (st.spareReady !== undefined) {
         io.log(`reset: ${st.spareReady ? 'a spare copy is ready (renames only)' : 'no spare copy right now: the next reset waits for one being made, or copies (its log: /var/log/rotv/spare.log in the container)'}`)
       }
-      io.log(`logs: npx tsx Taskfile.ts logs   (${s.engine} logs ${s.name})`)
+      io.log(`logs: npx tsx Taskfile.ts logs   (${s.engine} logs ${s.name}${s.logs ? `; ${s.logs.postgres}, ${s.logs.spare}` : ''})`)
       const healthy = st.running && st.app.healthy
       const url = `http://localhost:${s.appPort}`
       return {

@@ -3,7 +3,7 @@
 // 178), reset, a clean slate across restarts (the second start is warm), secrets never in `ps` nor in
 // `podman inspect`, persistent mode keeping data in DATA_DIR owned by the container's postgres (UID 70)
 // and shut down cleanly by `stop`.
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -145,6 +145,10 @@ t.test('dev mode: snapshot in tmpfs, counts, reset, clean slate, warm restart, s
   const logsCli = await runCli(['logs', '--no-follow', '--lines', '200'], env)
   t.equal(logsCli.code, 0, 'logsCli exits 0', { output: logsCli.all.slice(-4000) })
   t.match(logsCli.all, /\[rotv-entrypoint\] database ready \(imported/, 'logs show the entrypoint output')
+  t.match(logsCli.all, /database system is ready to accept connections/, 'and PostgreSQL\'s own log')
+  const pgLog = join(env.ROTV_HOME!, 'logs', 'container', 'postgres.log')
+  t.match(readFileSync(pgLog, 'utf8'), /database system is ready to accept connections/, 'PostgreSQL\'s log is in the data home')
+  t.match(status.all, new RegExp(`logs: .*${pgLog.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 'status names it')
 
   // Clean slate: a change does not survive stop + start; the second start copies the warm cluster.
   await psql(name, INSERT_POI)
@@ -163,6 +167,7 @@ t.test('dev mode: snapshot in tmpfs, counts, reset, clean slate, warm restart, s
   const stop = await runCli(['stop'], env)
   t.equal(stop.code, 0, 'stop exits 0', { output: stop.all.slice(-4000) })
   await t.rejects(podman(['container', 'exists', name]), 'the container is removed on stop')
+  t.match(readFileSync(pgLog, 'utf8'), /database system is shut down/, 'PostgreSQL\'s log outlives the container, to its shutdown')
   const stopAgain = await runCli(['stop'], env)
   t.match(stopAgain.all, /nothing was running/)
 })

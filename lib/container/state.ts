@@ -20,6 +20,9 @@ export interface ContainerState {
   dataDir?: string
   snapshot?: { name: string; sha256: string }
   prepared?: 'imported' | 'warm' | 'kept'
+  /** The container's /var/log/rotv, bind-mounted from the data home: PostgreSQL's and the spare copy's
+   * logs outlive the container (absent in the state of a container started before they did). */
+  logs?: { dir: string; postgres: string; spare: string }
 }
 
 export function containerStatePath(home: string): string {

@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { RotvError } from '../errors.ts'
 import { assertPortFree, serverConnection, spareName } from '../postgres/index.ts'
 import { query } from './host.ts'
@@ -98,6 +98,11 @@ export async function startContainer(settings: ContainerSettings, opts: Containe
     if (s.pgDumpVersion) args.push('--env', `ROTV_SNAPSHOT_PG_DUMP_VERSION=${s.pgDumpVersion}`)
   }
   args.push('--volume', `${secretsFile}:${CONTAINER_PATHS.secretsFile}:ro,Z`)
+  // The supervisor (root in the container: this user under rootless podman) opens these logs, so the
+  // host side can read them; in the data home they outlive the container, as the host runtime's do.
+  const logDir = join(settings.home, 'logs', 'container')
+  await mkdir(logDir, { recursive: true, mode: 0o700 })
+  args.push('--volume', `${logDir}:${CONTAINER_PATHS.logDir}:z`)
   args.push(settings.image)
 
   const state: ContainerState = {
@@ -113,6 +118,7 @@ export async function startContainer(settings: ContainerSettings, opts: Containe
     publishAddress: settings.publishAddress,
     dataDir: settings.persistentDir,
     snapshot: opts.snapshot ? { name: opts.snapshot.name, sha256: opts.snapshot.sha256 } : undefined,
+    logs: { dir: logDir, postgres: join(logDir, basename(CONTAINER_PATHS.postgresLog)), spare: join(logDir, basename(CONTAINER_PATHS.spareLog)) },
   }
   let created = false
   try {
@@ -238,10 +244,10 @@ export async function resetContainer(home: string): Promise<{ durationMs: number
 }
 
 /** Arguments for `<engine> logs ...` of the running environment (the task streams it to the terminal). */
-export async function containerLogsCommand(home: string, opts: { lines: number; follow: boolean }): Promise<{ engine: string; args: string[] }> {
+export async function containerLogsCommand(home: string, opts: { lines: number; follow: boolean }): Promise<{ engine: string; args: string[]; postgresLog?: string }> {
   const state = await readContainerState(home)
   if (!state) throw new ContainerNotRunningError('no container environment has been started', { fix: 'run `npx tsx Taskfile.ts start`' })
-  return { engine: state.engine, args: ['logs', '--tail', String(opts.lines), ...(opts.follow ? ['--follow'] : []), state.name] }
+  return { engine: state.engine, args: ['logs', '--tail', String(opts.lines), ...(opts.follow ? ['--follow'] : []), state.name], postgresLog: state.logs?.postgres }
 }
 
 /**
