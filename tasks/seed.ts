@@ -14,7 +14,7 @@ export default defineTask({
   args: [{ name: 'source', description: 'environment to pull from: production, staging, ... or demo (default: the configured one)' }],
   options: [
     { name: 'as', type: 'string', description: 'store the snapshot under this name (default: the source\'s name)' },
-    { name: 'from-file', type: 'string', description: 'import a dump file a colleague handed over (.sql, .sql.gz, .sql.br; a pg_dump -Fc/-Ft archive through pg_restore)' },
+    { name: 'from-file', type: 'string', description: 'import a dump file a colleague handed over (.sql, .sql.gz, .sql.zst, .sql.br; a pg_dump -Fc/-Ft archive through pg_restore)' },
     { name: 'anonymize', type: 'flag', description: 'rewrite personal data in flight by anonymize.config.ts (default: ANONYMIZE); needs ANONYMIZE_SALT' },
     { name: 'no-anonymize', type: 'flag', description: 'store the data as pulled, even with ANONYMIZE=true' },
     { name: 'strict', type: 'flag', description: 'with anonymization: uncovered personal-looking columns and stale rules fail the pull (default: ANONYMIZE_STRICT)' },

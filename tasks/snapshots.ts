@@ -20,7 +20,7 @@ export default defineTask({
     { name: 'ref', description: 'push: the registry reference, HOST[:PORT]/REPOSITORY[:TAG]' },
   ],
   options: [
-    { name: 'out', type: 'string', description: 'export: target file; .sql.gz (default ./NAME.sql.gz), .sql.br (as stored) or .sql' },
+    { name: 'out', type: 'string', description: 'export: target file; .sql.gz (default ./NAME.sql.gz), .sql.zst (as stored), .sql.br or .sql' },
     { name: 'force', type: 'flag', description: 'export: also a snapshot that may not leave the machine (not anonymized, or personal-looking columns without a rule)' },
     { name: 'as', type: 'string', description: 'pull: store under this name (default: the reference\'s tag)' },
     { name: 'allow-personal-data', type: 'flag', description: 'push: also a snapshot that may not leave the machine (not anonymized, or personal-looking columns without a rule): everyone who can pull from the repository sees that data' },

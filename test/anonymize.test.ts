@@ -4,6 +4,7 @@
 // with every row and constraint, and the app must run on it with the dev password.
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
+import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -81,16 +82,13 @@ function dedupe<T extends { value: string }>(xs: T[]): T[] {
   return xs.filter((x) => (seen.has(x.value) ? false : (seen.add(x.value), true)))
 }
 
-/** Decompresses a (possibly partial) brotli file: whatever bytes decode. */
-function brotliText(buf: Buffer): string {
-  try {
-    return zlib.brotliDecompressSync(buf).toString('utf8')
-  } catch {
-    return zlib.brotliDecompressSync(buf, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH }).toString('utf8')
-  }
+/** Decompresses a (possibly partial) zstd file, the store's format at rest: whatever bytes decode. */
+function storedFileText(buf: Buffer): string {
+  // zstd -d writes every block it could decode before it fails on a cut-off frame.
+  return spawnSync('zstd', ['-q', '-d', '-c'], { input: buf, maxBuffer: 1 << 30 }).stdout.toString('utf8')
 }
 
-/** The readable text of every file under `dir`: .br decompressed, anything else as is. */
+/** The readable text of every file under `dir`: .zst decompressed, anything else as is. */
 function filesUnder(dir: string): { path: string; text: string }[] {
   const out: { path: string; text: string }[] = []
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -99,7 +97,7 @@ function filesUnder(dir: string): { path: string; text: string }[] {
     else if (statSync(p).isFile()) {
       const raw = readFileSync(p)
       out.push({ path: p, text: raw.toString('latin1') })
-      if (p.endsWith('.br')) out.push({ path: `${p} (decompressed)`, text: brotliText(raw) })
+      if (p.endsWith('.zst')) out.push({ path: `${p} (decompressed)`, text: storedFileText(raw) })
     }
   }
   return out
@@ -111,7 +109,7 @@ function leaks(text: string): string[] {
 
 async function storedText(store: SnapshotStore, name: string): Promise<string> {
   const m = (await store.get(name))!
-  return zlib.brotliDecompressSync(readFileSync(join(store.pathOf(name), m.dataFile))).toString('utf8')
+  return storedFileText(readFileSync(join(store.pathOf(name), m.dataFile)))
 }
 
 t.test('the fixture holds the personal data the test looks for', async (t) => {
@@ -140,7 +138,7 @@ t.test('an anonymized pull stores no original personal value, anywhere on disk',
         sightings++
         try {
           const raw = readFileSync(join(dir, f))
-          if (raw.length) captured.push({ path: f, text: brotliText(raw) }, { path: `${f} raw`, text: raw.toString('latin1') })
+          if (raw.length) captured.push({ path: f, text: storedFileText(raw) }, { path: `${f} raw`, text: raw.toString('latin1') })
         } catch {
           // renamed away between readdir and read
         }
@@ -220,8 +218,8 @@ t.test('an anonymized pull stores no original personal value, anywhere on disk',
     const plainSql = zlib.gunzipSync(readFileSync(gz)).toString('utf8')
     t.same(leaks(plainSql), [])
     t.equal(Buffer.byteLength(plainSql), manifest.uncompressedBytes)
-    const br = await exportSnapshot(store, 'production', { out: join(work, 'handover.sql.br') })
-    t.equal(br.bytes, manifest.compressedBytes, '.sql.br is the stored file')
+    const zst = await exportSnapshot(store, 'production', { out: join(work, 'handover.sql.zst') })
+    t.equal(zst.bytes, manifest.compressedBytes, '.sql.zst is the stored file')
     const contractor = openStore(join(work, 'contractor'))
     const back = await contractor.pull({ name: 'file', kind: 'file', file: gz }, { as: 'from-us' })
     t.same(back.tables, manifest.tables)

@@ -16,6 +16,7 @@ import {
   EmptyDumpError,
   ensureFresh,
   isStale,
+  exportSnapshot,
   openStore,
   SnapshotBusyError,
   SnapshotNotFoundError,
@@ -93,13 +94,13 @@ t.test('a .sql file becomes a verified, compressed snapshot with a correct manif
   t.match(m.serverVersion, /^15\.\d+/)
   t.match(m.pgDumpVersion, /^15\.\d+/)
   t.equal(m.source.kind, 'file')
-  t.equal(m.compression, 'brotli')
+  t.equal(m.compression, 'zstd')
   t.equal(m.anonymized, false)
   t.equal(m.uncompressedBytes, (await stat(dumpV1)).size)
   t.ok(m.compressedBytes < m.uncompressedBytes / 3, `compressed ${m.compressedBytes} of ${m.uncompressedBytes}`)
   const dataPath = join(store.pathOf('production'), m.dataFile)
   t.equal(m.sha256, await sha256File(dataPath))
-  t.equal(m.dataFile, `${m.sha256}.sql.br`)
+  t.equal(m.dataFile, `${m.sha256}.sql.zst`)
   t.equal((await stat(dataPath)).size, m.compressedBytes)
   t.ok(progress.length >= 1 && progress.at(-1) === m.uncompressedBytes, 'progress reported up to the full size')
   t.same((await store.list()).map((s) => s.name), ['production'])
@@ -111,18 +112,49 @@ t.test('a .sql file becomes a verified, compressed snapshot with a correct manif
   t.equal((await store.verify('production')).sha256, m.sha256)
 })
 
-t.test('.sql.gz and .sql.br files give the same snapshot as the plain file', async (t) => {
+t.test('.sql.gz, .sql.br and .sql.zst files give the same snapshot as the plain file', async (t) => {
   const store = openStore(await newHome('gz'))
   const plain = await store.pull({ name: 'a', kind: 'file', file: dumpV1 })
   await writeFile(join(work, 'v1.sql.gz'), zlib.gzipSync(await readFile(dumpV1)))
   await writeFile(join(work, 'v1.sql.br'), zlib.brotliCompressSync(await readFile(dumpV1)))
+  // zstd is recognised by its magic bytes, not its name
+  await run('bash', ['-c', `zstd -q -19 -c ${dumpV1} > ${join(work, 'v1-zstd.dump')}`])
   const gz = await store.pull({ name: 'b', kind: 'file', file: join(work, 'v1.sql.gz') })
   const br = await store.pull({ name: 'c', kind: 'file', file: join(work, 'v1.sql.br') })
-  for (const m of [gz, br]) {
+  const zst = await store.pull({ name: 'd', kind: 'file', file: join(work, 'v1-zstd.dump') })
+  for (const m of [gz, br, zst]) {
     t.equal(m.sha256, plain.sha256, `${m.name}: same stored bytes`)
     t.same(m.tables, plain.tables)
   }
-  t.same((await store.list()).map((s) => s.name), ['a', 'b', 'c'])
+  t.same((await store.list()).map((s) => s.name), ['a', 'b', 'c', 'd'])
+})
+
+t.test('a snapshot an earlier version stored as brotli stays readable: import, verify, export; the next pull stores zstd', async (t) => {
+  const home = await newHome('brotli')
+  const store = openStore(home)
+  const dir = store.pathOf('production')
+  await store.pull({ name: 'production', kind: 'file', file: dumpV1 })
+  // Rewrite it as the previous version wrote it: <sha256>.sql.br (brotli q6, lgwin 24), manifest naming brotli.
+  const zstdManifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'))
+  const c = zlib.constants
+  const br = zlib.brotliCompressSync(await readFile(dumpV1), { params: { [c.BROTLI_PARAM_QUALITY]: 6, [c.BROTLI_PARAM_LGWIN]: 24, [c.BROTLI_PARAM_MODE]: c.BROTLI_MODE_TEXT } })
+  const sha = createHash('sha256').update(br).digest('hex')
+  await writeFile(join(dir, `${sha}.sql.br`), br, { mode: 0o600 })
+  await writeFile(join(dir, 'manifest.json'), JSON.stringify({ ...zstdManifest, compression: 'brotli', dataFile: `${sha}.sql.br`, sha256: sha, compressedBytes: br.length }))
+  await rm(join(dir, zstdManifest.dataFile))
+
+  t.equal((await store.verify('production')).compression, 'brotli')
+  const opened = await store.openForImport('production')
+  t.ok((await readAll(opened.stream)).equals(await readFile(dumpV1)), 'the brotli snapshot imports as the original dump')
+  const asStored = await exportSnapshot(store, 'production', { out: join(work, 'old.sql.br'), force: true })
+  t.equal(asStored.bytes, br.length, '.sql.br export of a brotli snapshot is the stored file')
+  const asZstd = await exportSnapshot(store, 'production', { out: join(work, 'old.sql.zst'), force: true })
+  const { stdout } = await run('bash', ['-c', `zstd -q -d -c ${asZstd.path} | sha256sum`])
+  t.equal(stdout.slice(0, 64), await sha256File(dumpV1), '.sql.zst export decodes to the dump')
+
+  const next = await store.pull({ name: 'production', kind: 'file', file: dumpV2 })
+  t.equal(next.compression, 'zstd')
+  t.same((await readdir(dir)).sort(), [next.dataFile, 'manifest.json'].sort(), 'the old brotli file is collected after the commit')
 })
 
 t.test('truncated dumps are refused and the previous snapshot stays byte-for-byte intact', async (t) => {

@@ -5,14 +5,14 @@
 // compressed again). Either way no unmasked finding is committed.
 import { createReadStream, createWriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
-import { Transform, Writable } from 'node:stream'
+import { Transform, Writable, type Duplex } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { AnonymizeStream, type AnonymizeSettings } from './stream.ts'
 import type { LeakFinding, LeakIndex } from './leak-scan.ts'
 
 export interface RescanCodec {
-  decompressor: () => Transform
-  compressor: () => Transform
+  decompressor: () => Duplex
+  compressor: () => Duplex
   /** Counts and hashes what is written (the store's sha256 of the data file). */
   hasher: () => Transform & { bytes: number; digest(): string }
 }

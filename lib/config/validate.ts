@@ -40,7 +40,7 @@ export function validateEnvironment(loaded: LoadedConfig): EnvironmentReport {
     }
     if (source.kind === 'file') {
       const fileVar = p === 'PRODUCTION_' ? 'SEED_FILE' : `${p}FILE`
-      if (!source.file) missing(fileVar, why('a dump file'), `set ${fileVar} to a .sql, .sql.gz or .sql.br file`)
+      if (!source.file) missing(fileVar, why('a dump file'), `set ${fileVar} to a .sql, .sql.gz, .sql.zst or .sql.br file`)
       else if (!existsSync(source.file)) {
         errors.push({ variable: fileVar, kind: 'malformed', message: `${fileVar} names a file that does not exist: ${source.file}`, fix: `check the path in ${fileVar}` })
       }

@@ -86,7 +86,7 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'false: talk plain HTTP, or TLS without checking the certificate (for a registry on loopback only); `--tls-verify=false` for one command',
   },
   { name: 'REGISTRY_CA_FILE', group: 'source', kind: 'path', description: 'Certificate (PEM) of a private CA the registry\'s certificate is signed by, trusted besides the system CAs' },
-  { name: 'SEED_FILE', group: 'source', kind: 'path', description: 'Dump file for the file source (.sql, .sql.gz or .sql.br; a pg_dump -Fc/-Ft archive through pg_restore)' },
+  { name: 'SEED_FILE', group: 'source', kind: 'path', description: 'Dump file for the file source (.sql, .sql.gz, .sql.zst or .sql.br; a pg_dump -Fc/-Ft archive through pg_restore)' },
   {
     name: 'SEED_ENVIRONMENTS', group: 'source', kind: 'string', default: 'production',
     description: 'Comma-separated named environments; each NAME reads NAME_HOST, NAME_PORT, ... like PRODUCTION_*',

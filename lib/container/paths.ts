@@ -3,7 +3,7 @@
 export const CONTAINER_PATHS = {
   /** tmpfs (dev) or the DATA_DIR bind mount (persistent). */
   pgdataMount: '/data/pgdata',
-  /** The snapshot's stored file, mounted read-only (brotli plain SQL, as the snapshot store keeps it). */
+  /** The snapshot's stored file, mounted read-only (zstd plain SQL, as the store keeps it; found by its magic bytes, so the .br name still serves snapshots stored as brotli). */
   snapshotFile: '/data/snapshot/dump.sql.br',
   /** The data home's container-clusters/ (warm cache of imported clusters), dev mode. */
   clusterCache: '/data/clusters',

@@ -1,14 +1,15 @@
-// Opening a dump file: plain SQL, or gzip (.gz, recognised by its magic bytes whatever the name) or
-// brotli (.br, which has no magic bytes, so by extension) compressed SQL, decompressed as a stream.
+// Opening a dump file: plain SQL, or gzip or zstd (recognised by their magic bytes whatever the name) or
+// brotli (.br, which has no magic bytes, so by extension) compressed SQL, decompressed as a stream by the
+// snapshot store's decoders (lib/snapshots/compression.ts).
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs'
 import { PassThrough, Transform, pipeline, type Readable } from 'node:stream'
-import { createBrotliDecompress, createGunzip } from 'node:zlib'
+import { decoderFor, formatOfBytes } from '../snapshots/compression.ts'
 import { DumpFormatError, TruncatedDumpError } from './errors.ts'
 
 export interface DumpFile {
   /** Plain SQL, decompressed. */
   stream: Readable
-  compression: 'none' | 'gzip' | 'brotli'
+  compression: 'none' | 'gzip' | 'brotli' | 'zstd'
   /** Size of the file on disk. */
   fileBytes: number
   /** Size of the compressed file, when compressed (same as fileBytes then). */
@@ -35,7 +36,8 @@ export function openDumpFile(path: string): DumpFile {
       fix: `convert it with pg_restore --clean --if-exists --no-owner --no-acl -f dump.sql ${path} (seed --from-file does that itself when a pg_restore is installed)`,
     })
   }
-  const compression = head[0] === 0x1f && head[1] === 0x8b ? 'gzip' : /\.br$/i.test(path) ? 'brotli' : 'none'
+  const format = formatOfBytes(head, path)
+  const compression = format === 'plain' ? 'none' : format
   const file = createReadStream(path, { highWaterMark: READ_CHUNK })
   let read = 0
   // counts file bytes as they pass; a 'data' listener on the file would start it flowing too early
@@ -48,9 +50,8 @@ export function openDumpFile(path: string): DumpFile {
   })
   const fileBytesRead = () => read
   const stages: (Readable | Transform)[] = [file, counter]
-  if (compression !== 'none') {
-    stages.push(compression === 'gzip' ? createGunzip({ chunkSize: 256 * 1024 }) : createBrotliDecompress({ chunkSize: 256 * 1024 }))
-  }
+  const decoder = decoderFor(format)
+  if (decoder) stages.push(decoder)
   const out = new PassThrough({ highWaterMark: READ_CHUNK })
   // Turn a read or decompression error into a typed error on the output stream. These listeners run
   // before pipeline()'s own (registered later), so the reader sees the typed error; and the output
@@ -59,7 +60,7 @@ export function openDumpFile(path: string): DumpFile {
     if (out.destroyed) return
     const msg = compression === 'none' ? `cannot read ${path}: ${err.message}` : `cannot decompress ${path} (${compression}): ${err.message}`
     // zlib says "unexpected end of file" for a compressed stream cut short (an interrupted download)
-    const truncated = compression !== 'none' && (err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message))
+    const truncated = compression !== 'none' && (err.code === 'Z_BUF_ERROR' || /unexpected end|truncated|premature/i.test(err.message))
     out.destroy(truncated ? new TruncatedDumpError(msg, { cause: err }) : new DumpFormatError(msg, { cause: err }))
   }
   for (const stage of stages) stage.on('error', wrap)

@@ -14,6 +14,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
 import zlib from 'node:zlib'
+import { decodeBuffer } from '../snapshots/compression.ts'
 import type { SnapshotManifest } from '../snapshots/manifest.ts'
 import { chunkStream } from './chunker.ts'
 import { ArtifactDigestError, NotASnapshotArtifactError } from './errors.ts'
@@ -67,7 +68,6 @@ export interface WrittenLayout {
 }
 
 const brotli = promisify(zlib.brotliCompress)
-const unbrotli = promisify(zlib.brotliDecompress)
 /** Chunks compressed at once: zlib runs them on libuv's pool, so two keep both cores busy. */
 const PARALLEL = 2
 
@@ -174,7 +174,7 @@ export function sqlStream(artifact: VerifiedArtifact, refText: string): Readable
     const hash = createHash('sha256')
     let bytes = 0
     for (const chunk of artifact.chunks) {
-      const plain = await unbrotli(await readFile(blobPath(artifact.dir, chunk.digest)))
+      const plain = await decodeBuffer('brotli', await readFile(blobPath(artifact.dir, chunk.digest)))
       hash.update(plain)
       bytes += plain.length
       yield plain

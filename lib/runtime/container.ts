@@ -27,7 +27,7 @@ import { fetchHealth, waitForHealth, type HealthBody } from './health.ts'
 export interface ContainerSnapshot {
   name: string
   sha256: string
-  /** The stored file (<store>/<name>/<sha256>.sql.br). */
+  /** The stored file (<store>/<name>/<sha256>.sql.zst, or .sql.br from an earlier version). */
   file: string
   sqlBytes: number
   serverVersion?: string | null

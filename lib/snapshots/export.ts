@@ -1,7 +1,8 @@
 // `snapshots export NAME`: one file to hand to a contractor. Only what may leave the machine
 // (assertMayLeave: synthetic, or anonymized with every personal-looking column ruled), unless forced.
-// The format follows the file name: .sql.br is the stored file itself (checked against the manifest's
-// sha256 while copying), .sql.gz and .sql are decompressed from it. Written to a temp file and renamed,
+// The format follows the file name: the stored file's own format (.sql.zst, or .sql.br for a snapshot
+// stored by an earlier version) is the file itself (checked against the manifest's sha256 while
+// copying); any other is decoded from it and, for .sql.gz/.sql.zst/.sql.br, compressed again. Written to a temp file and renamed,
 // so an interrupted export never leaves a half file under the final name.
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
@@ -12,14 +13,15 @@ import { pipeline } from 'node:stream/promises'
 import zlib from 'node:zlib'
 import { RotvError } from '../errors.ts'
 import { assertMayLeave, type EgressVerdict } from '../anonymize/egress.ts'
+import { createAtRestCompressor } from './compression.ts'
 import { CorruptSnapshotError } from './errors.ts'
 import type { SnapshotManifest } from './manifest.ts'
 import type { SnapshotStore } from './store.ts'
 
-export type ExportFormat = 'brotli' | 'gzip' | 'plain'
+export type ExportFormat = 'zstd' | 'brotli' | 'gzip' | 'plain'
 
 export interface ExportOptions {
-  /** Target file; its ending picks the format (.sql.br, .sql.gz, .sql). Default ./NAME.sql.gz */
+  /** Target file; its ending picks the format (.sql.zst, .sql.br, .sql.gz, .sql). Default ./NAME.sql.gz */
   out?: string
   /** Export a snapshot that may not leave the machine (not anonymized, or personal columns unruled). */
   force?: boolean
@@ -46,19 +48,20 @@ export async function exportSnapshot(store: SnapshotStore, name: string, opts: E
   // Personal data (a forced export) is readable by its owner only.
   const out = createWriteStream(tmp, { flags: 'wx', mode: verdict.reason === 'forced' ? 0o600 : 0o644 })
   try {
-    if (format === 'brotli') {
+    if (format === manifest.compression) {
       const check = new Sha256Check()
       await pipeline(createReadStream(join(store.pathOf(name), manifest.dataFile), { highWaterMark: 1 << 20 }), check, out, { signal: opts.signal })
       // A pull may have replaced the file since verify(): only the verified bytes may leave.
       if (check.digest() !== manifest.sha256) throw new CorruptSnapshotError(name, 'the data file changed during the export; export again')
     } else {
       const opened = await store.openForImport(name)
-      if (format === 'gzip') await pipeline(opened.stream, zlib.createGzip({ level: 6 }), out, { signal: opts.signal })
+      const encoder = format === 'gzip' ? zlib.createGzip({ level: 6 }) : format === 'zstd' ? createAtRestCompressor() : format === 'brotli' ? zlib.createBrotliCompress() : undefined
+      if (encoder) await pipeline(opened.stream, encoder, out, { signal: opts.signal })
       else await pipeline(opened.stream, out, { signal: opts.signal })
     }
     await rename(tmp, path)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && format === 'brotli') throw new CorruptSnapshotError(name, 'the data file was replaced during the export; export again')
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && format === manifest.compression) throw new CorruptSnapshotError(name, 'the data file was replaced during the export; export again')
     if (err instanceof RotvError) throw err
     throw new ExportTargetError(`writing ${path} failed: ${(err as Error).message}`, { fix: `check that ${dirname(path)} exists and is writable`, cause: err })
   } finally {
@@ -68,10 +71,11 @@ export async function exportSnapshot(store: SnapshotStore, name: string, opts: E
 }
 
 function formatOf(path: string): ExportFormat {
+  if (path.endsWith('.sql.zst')) return 'zstd'
   if (path.endsWith('.sql.br')) return 'brotli'
   if (path.endsWith('.sql.gz')) return 'gzip'
   if (path.endsWith('.sql')) return 'plain'
-  throw new ExportTargetError(`cannot tell the format of ${path}`, { fix: 'end --out with .sql.gz (gzip), .sql.br (as stored, brotli) or .sql (plain)' })
+  throw new ExportTargetError(`cannot tell the format of ${path}`, { fix: 'end --out with .sql.gz (gzip), .sql.zst (zstd, as stored), .sql.br (brotli) or .sql (plain)' })
 }
 
 class Sha256Check extends Transform {

@@ -18,7 +18,7 @@ export interface SnapshotManifest {
   pulledAt: string
   pgDumpVersion: string | null
   serverVersion: string | null
-  /** File name inside the snapshot directory: <sha256>.sql.br */
+  /** File name inside the snapshot directory: <sha256>.sql.zst (.sql.br: brotli, stored by an earlier version) */
   dataFile: string
   /** sha256 of the stored (compressed) file. */
   sha256: string

@@ -1,6 +1,7 @@
 // Named, compressed, verified snapshots under <home>/snapshots/NAME/:
 //   manifest.json        the commit point (written temp + fsync + rename)
-//   <sha256>.sql.br      content-addressed data file(s); unreferenced ones are removed after a commit
+//   <sha256>.sql.zst     content-addressed data file(s) (.sql.br: brotli, from earlier versions); unreferenced
+//                        ones are removed after a commit
 //   .pull.lock           one pull per name at a time
 //   .pull-*.tmp          a pull in progress (same directory, so the final rename is atomic)
 // A reader opens the manifest, then the data file it names, and keeps the fd: a later pull that replaces
@@ -11,7 +12,7 @@ import { createWriteStream } from 'node:fs'
 import { chmod, mkdir, open, readdir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { pipeline as pipelineCb, type Readable, type Transform } from 'node:stream'
+import { pipeline as pipelineCb, type Duplex, type Readable, type Transform } from 'node:stream'
 import { CancelledError, RotvError } from '../errors.ts'
 import { createSource, isSnapshotSource } from '../sources/index.ts'
 import type { DumpStream, SnapshotSource, SourceSpec } from '../sources/types.ts'
@@ -71,7 +72,7 @@ export interface SnapshotStore {
 }
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/
-const DATA_FILE_RE = /^[0-9a-f]{64}\.sql\.br$/
+const DATA_FILE_RE = /^[0-9a-f]{64}\.sql\.(zst|br)$/
 const OPEN_RETRIES = 5
 
 export function openStore(home: string): SnapshotStore {
@@ -125,7 +126,7 @@ export function openStore(home: string): SnapshotStore {
       const decoder = decoderFor(dump.format)
       // The anonymizer sits before the compressor and the temp file: no unmasked value is ever written.
       const anonymizer = opts.anonymize ? new AnonymizeStream(opts.anonymize) : undefined
-      const stages: (Readable | Transform | NodeJS.WritableStream)[] = [
+      const stages: (Readable | Duplex | NodeJS.WritableStream)[] = [
         dump.stream, meter, ...(decoder ? [decoder] : []), ...(anonymizer ? [anonymizer] : []), inspector, createAtRestCompressor(), hasher, out,
       ]
       let pipeError: unknown

@@ -1,5 +1,5 @@
-// The `file` source: a dump somebody handed over (.sql, .sql.gz, .sql.br). gzip is recognised by its
-// magic bytes; brotli has none, so it is recognised by the .br extension.
+// The `file` source: a dump somebody handed over (.sql, .sql.gz, .sql.zst, .sql.br). gzip and zstd are
+// recognised by their magic bytes; brotli has none, so it is recognised by the .br extension.
 // A custom-format archive (pg_dump -Fc, "PGDMP" magic) is turned into plain SQL by a local pg_restore
 // with the flags the tool's own pulls give pg_dump, when one is at hand; otherwise it is named as what
 // it is, with the fix.
@@ -7,6 +7,7 @@ import { createReadStream, existsSync, readdirSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { delimiter, join, resolve } from 'node:path'
 import type { DumpStream, SnapshotSource, SourceCompletion, SourceSpec, StreamFormat } from './types.ts'
+import { formatOfBytes } from '../snapshots/compression.ts'
 import { RotvError } from '../errors.ts'
 import { spawnProcess, tail } from '../process/index.ts'
 
@@ -62,7 +63,7 @@ export class DumpFileNotFoundError extends RotvError {
 }
 
 export function fileSource(spec: SourceSpec, deps: { findPgRestore?: () => string | undefined } = {}): SnapshotSource {
-  if (!spec.file) throw new RotvError(`source "${spec.name}" (file) has no file`, { fix: `set ${spec.name === 'production' ? 'SEED_FILE' : `${spec.name.toUpperCase()}_FILE`} to a .sql, .sql.gz or .sql.br dump` })
+  if (!spec.file) throw new RotvError(`source "${spec.name}" (file) has no file`, { fix: `set ${spec.name === 'production' ? 'SEED_FILE' : `${spec.name.toUpperCase()}_FILE`} to a .sql, .sql.gz, .sql.zst or .sql.br dump` })
   const path = resolve(spec.file)
   return {
     spec,
@@ -98,11 +99,10 @@ async function detectFormat(path: string): Promise<StreamFormat | 'custom' | 'ta
   try {
     const head = Buffer.alloc(512)
     const { bytesRead } = await handle.read(head, 0, 512, 0)
-    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip'
     if (head.subarray(0, 5).toString('latin1') === 'PGDMP') return 'custom'
     // a tar archive ("ustar" at 257) whose first member is pg_dump -Ft's table of contents
     if (bytesRead === 512 && head.subarray(257, 262).toString('latin1') === 'ustar' && head.subarray(0, 8).toString('latin1') === 'toc.dat\0') return 'tar'
-    return path.endsWith('.br') ? 'brotli' : 'plain'
+    return formatOfBytes(head.subarray(0, bytesRead), path)
   } finally {
     await handle.close()
   }

@@ -33,7 +33,7 @@ export interface SourceSpec {
   dbPort?: number
   /** url: postgres://user:password@host:port/db; the password never reaches a command line. */
   url?: string
-  /** file: a .sql, .sql.gz or .sql.br dump. */
+  /** file: a .sql, .sql.gz, .sql.zst or .sql.br dump. */
   file?: string
   /** ssh kinds: compress on the wire with a remote `gzip -1`. 'auto' (default) uses it when the remote
    * has bash and gzip (checked in the same remote command, no extra round trip); false uses ssh -C. */
@@ -53,7 +53,7 @@ export interface SourceSpec {
   size?: number
 }
 
-export type StreamFormat = 'plain' | 'gzip' | 'brotli'
+export type StreamFormat = 'plain' | 'gzip' | 'brotli' | 'zstd'
 
 export interface SourceMetadata {
   kind: SourceKind
