@@ -1,5 +1,6 @@
 // Round trip on a real PostgreSQL 15: rich database -> pg_dump -> loadDump into a fresh database ->
 // pg_dump again: the two dumps must be identical (but for pg_dump's random \restrict key).
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -87,16 +88,17 @@ t.test('loadDump reproduces a rich pg_dump exactly', async (t) => {
     t.equal(await comparableDump(again), expected)
   })
 
-  await t.test('gzip and brotli compressed dumps load the same', async (t) => {
+  await t.test('gzip, brotli and zstd compressed dumps load the same', async (t) => {
     const plain = await readFile(source)
-    const files = { gz: gzipSync(plain), br: brotliCompressSync(plain, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } }) }
+    const zst = spawnSync('zstd', ['-q', '-3', '-c'], { input: plain, maxBuffer: 1 << 30 }).stdout
+    const files = { gz: gzipSync(plain), br: brotliCompressSync(plain, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } }), zst }
     for (const [ext, bytes] of Object.entries(files)) {
       const file = join(dir, `prod.sql.${ext}`)
       await writeFile(file, bytes)
       const db = `from_${ext}`
       await createDatabase(pg, db)
       const opened = openDumpFile(file)
-      t.equal(opened.compression, ext === 'gz' ? 'gzip' : 'brotli')
+      t.equal(opened.compression, ({ gz: 'gzip', br: 'brotli', zst: 'zstd' } as const)[ext as 'gz' | 'br' | 'zst'])
       let lastProgress: LoadProgress | undefined
       const result = await loadDump({ connection: { connectionString: pg.url(db) }, input: opened, onProgress: (p) => (lastProgress = p), progressIntervalMs: 0 })
       t.equal(result.bytes, plain.length, `${ext}: all plain bytes read`)
