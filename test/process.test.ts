@@ -57,6 +57,15 @@ t.test('spawnProcess: the streaming primitive stops its tree the same way, and r
   t.match(r, { exitCode: 4, ok: false, stdout: '', stderr: 'oops\n', command: "sh -c $'seq 1 100000; echo oops >&2; exit 4'" })
 })
 
+t.test('run: onLine hands each stream its own whole lines, a partial line never joined to the other stream', async (t) => {
+  const seen: Array<[string, string]> = []
+  const script = 'printf out-a; printf "err-1\\n" >&2; sleep 0.1; printf "out-b\\r\\nlast-out"; printf last-err >&2'
+  const r = await run('sh', ['-c', script], { onLine: (line, stream) => seen.push([stream, line]) })
+  t.equal(r.ok, true)
+  t.same(seen.filter(([s]) => s === 'stdout').map(([, l]) => l), ['out-aout-b', 'last-out'], 'stdout lines, CR LF ends and the unterminated last line included')
+  t.same(seen.filter(([s]) => s === 'stderr').map(([, l]) => l), ['err-1', 'last-err'])
+})
+
 t.test('run: one result shape, typed failures with the cause and a fix', async (t) => {
   const ok = await run('sh', ['-c', 'echo out; echo err >&2'])
   t.match(ok, { exitCode: 0, signal: null, ok: true, stdout: 'out\n', stderr: 'err\n', cancelled: false, timedOut: false })
