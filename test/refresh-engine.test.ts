@@ -65,7 +65,7 @@ t.test('a refresh after a 1% change equals a full pull, from a fraction of its b
   const before = await productionTrace()
   let stats: RefreshStats | undefined
   const source = incrementalSource(urlSpec(), { local: localSession('previous'), onStats: (s) => (stats = s) })
-  const inc = await store.pull(source, { as: 'incremental' })
+  const inc = await store.pull(source, { as: "incremental" })
   const full = await store.pull(urlSpec(), { as: 'full' })
   t.same(await productionTrace(), before, 'production: same objects, no slot, publication, extension or setting')
 

@@ -67,17 +67,19 @@ export async function diffTable(remote: SqlSession, local: SqlSession, table: Ta
   return { changed: merge(changed), compared }
 }
 
-/** WHERE-able join of the table against a list of ranges: `t` is the table, `r(lo, hi)` the range. */
-export function rangesJoin(table: TableInfo, ranges: readonly KeyRange[]): string {
-  const values = ranges.map((x) => `(${x.lo}::int8, ${x.hi}::int8)`).join(', ')
-  return `ONLY ${table.qualified} t JOIN (VALUES ${values}) r(lo, hi) ON t.${table.key!} >= r.lo AND t.${table.key!} < r.hi`
+/** The rows of the given ranges, as `x` with the table's columns: one index range scan per range. */
+export function rangesSelect(table: TableInfo, ranges: readonly KeyRange[], select: string): string {
+  const values = ranges.map((x, i) => `(${i}, ${x.lo}::int8, ${x.hi}::int8)`).join(', ')
+  return `SELECT ${select} FROM (VALUES ${values}) r(i, lo, hi) CROSS JOIN LATERAL (SELECT * FROM ONLY ${table.qualified} t WHERE t.${table.key!} >= r.lo AND t.${table.key!} < r.hi) x ORDER BY r.i`
 }
 
 function sumsSql(table: TableInfo, k: string, ranges: readonly KeyRange[], fanout: number): string {
+  // LATERAL: an index range scan per range, not a join of every row against every range.
   const values = ranges.map((x, i) => `(${i}, ${x.lo}::int8, ${width(x, fanout)}::int8, ${x.hi}::int8)`).join(', ')
-  return `SELECT r.i || ':' || ((${k} - r.lo) / r.w), count(*), sum(${ROW_HASH})
-FROM ONLY ${table.qualified} t JOIN (VALUES ${values}) r(i, lo, w, hi) ON ${k} >= r.lo AND ${k} < r.hi
-GROUP BY r.i, (${k} - r.lo) / r.w`
+  return `SELECT r.i || ':' || x.c, count(*), sum(x.h)
+FROM (VALUES ${values}) r(i, lo, w, hi)
+CROSS JOIN LATERAL (SELECT (${k} - r.lo) / r.w AS c, ${ROW_HASH} AS h FROM ONLY ${table.qualified} t WHERE ${k} >= r.lo AND ${k} < r.hi) x
+GROUP BY r.i, x.c`
 }
 
 function sums(rows: string[][]): Map<string, { count: string; sum: string }> {

@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream'
 import type { DumpStream, OpenOptions, SnapshotSource, SourceCompletion, SourceSpec } from '../sources/types.ts'
 import { RotvError } from '../errors.ts'
 import { literal, readTables, sequenceValues, type TableInfo } from './catalog.ts'
-import { DEFAULT_TUNING, diffTable, rangesJoin, type DiffTuning, type KeyRange } from './diff.ts'
+import { DEFAULT_TUNING, diffTable, rangesSelect, type DiffTuning, type KeyRange } from './diff.ts'
 import { endpointFor } from './endpoints.ts'
 import { RefreshNotPossibleError } from './errors.ts'
 import { dumpSchema } from './schema-dump.ts'
@@ -127,12 +127,12 @@ async function prepare(remote: SqlSession, local: SqlSession, pgDump: (extra: re
 const FETCH_BATCH = 500
 
 async function replaceRanges(remote: SqlSession, local: SqlSession, table: TableInfo, ranges: KeyRange[]): Promise<void> {
-  const cols = table.columns.map((c) => `t.${c}`).join(', ')
+  const cols = table.columns.map((c) => `x.${c}`).join(', ')
   for (let i = 0; i < ranges.length; i += FETCH_BATCH) {
     const batch = ranges.slice(i, i + FETCH_BATCH)
     const rows: string[] = []
-    await remote.stream(`COPY (SELECT ${cols} FROM ${rangesJoin(table, batch)}) TO STDOUT`, (line) => void rows.push(line))
-    await local.rows(`DELETE FROM ONLY ${table.qualified} t USING (VALUES ${batch.map((x) => `(${x.lo}::int8, ${x.hi}::int8)`).join(', ')}) r(lo, hi) WHERE t.${table.key} >= r.lo AND t.${table.key} < r.hi`)
+    await remote.stream(`COPY (${rangesSelect(table, batch, cols)}) TO STDOUT`, (line) => void rows.push(line))
+    await local.rows(batch.map((x) => `DELETE FROM ONLY ${table.qualified} WHERE ${table.key} >= ${x.lo} AND ${table.key} < ${x.hi}`).join(';\n'))
     if (rows.length > 0) await local.copyIn(`COPY ${table.qualified} ${columnList(table)} FROM STDIN;`, rows)
   }
 }
