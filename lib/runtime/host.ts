@@ -16,7 +16,8 @@ import {
   stopServer,
   type PgBinaries,
 } from '../postgres/index.ts'
-import { alive, startApp, stopApp } from './app-process.ts'
+import { processAlive as alive } from '../process/index.ts'
+import { startApp, stopApp } from './app-process.ts'
 import { discardDevData, prepareDatabase, type PendingWarmSave, type SnapshotHandle } from './database.ts'
 import { ensureFrontendBuilt } from './frontend.ts'
 import { fetchHealth, waitForHealth, type HealthBody } from './health.ts'
