@@ -30,6 +30,7 @@ import {
 import { fsyncDir, MANIFEST_FILE, readManifest, writeManifestAtomic, type SnapshotManifest } from './manifest.ts'
 import { acquirePullLock } from './pull-lock.ts'
 import { HashCounter, LengthCheck, ProgressMeter, type ProgressCallback } from './stream-meters.ts'
+import { SideTee, type PlainSqlConsumer } from './tee.ts'
 import { AnonymizeStream, type AnonymizeSettings } from '../anonymize/stream.ts'
 import { mergeRescan } from '../anonymize/report.ts'
 import { rescanForLeaks } from '../anonymize/rescan.ts'
@@ -45,6 +46,13 @@ export interface PullOptions {
   /** Rewrite personal data in flight (before compression and the temp file): the stored snapshot is
    * anonymized. Unset: stored as pulled. */
   anonymize?: AnonymizeSettings
+  /**
+   * A second consumer of the plain SQL (after anonymizing), fed while the snapshot is stored: e.g. the
+   * loader into a fresh cluster. The slower of it and the compressor paces the pull. Its failure does not
+   * fail the pull (the snapshot is committed; its promise says why); a failed pull errors its input. The
+   * pull returns once both are done.
+   */
+  consumer?: PlainSqlConsumer
 }
 
 export interface OpenedSnapshot {
@@ -126,8 +134,16 @@ export function openStore(home: string): SnapshotStore {
       const decoder = decoderFor(dump.format)
       // The anonymizer sits before the compressor and the temp file: no unmasked value is ever written.
       const anonymizer = opts.anonymize ? new AnonymizeStream(opts.anonymize) : undefined
+      const tee = opts.consumer
+        ? new SideTee(() => {
+            const f = inspector.result()
+            return f.trailerSeen && !f.endedInsideCopy ? undefined : new TruncatedDumpError(name, `it ends without the "${DUMP_TRAILER}" trailer (${f.uncompressedBytes} bytes received)`)
+          })
+        : undefined
+      // Settles, never rejects: the consumer's outcome belongs to the caller, which holds its promise.
+      const consumed = tee ? opts.consumer!(tee.side).then(() => tee.detach(), () => tee.detach()) : undefined
       const stages: (Readable | Duplex | NodeJS.WritableStream)[] = [
-        dump.stream, meter, ...(decoder ? [decoder] : []), ...(anonymizer ? [anonymizer] : []), inspector, createAtRestCompressor(), hasher, out,
+        dump.stream, meter, ...(decoder ? [decoder] : []), ...(anonymizer ? [anonymizer] : []), inspector, ...(tee ? [tee] : []), createAtRestCompressor(), hasher, out,
       ]
       let pipeError: unknown
       try {
@@ -137,6 +153,7 @@ export function openStore(home: string): SnapshotStore {
         internal.abort()
       }
       const completion = await dump.done
+      await consumed
       if (opts.signal?.aborted) throw cancelled()
       // A rules problem (strict coverage, a collision) stops the pull and kills the source: say that, not
       // "the source failed".
