@@ -31,7 +31,7 @@ t.teardown(async () => {
 
 t.test('a spread COPY block loads the same rows; the dump is identical up to row order', async (t) => {
   await createDatabase(pg, 'spread')
-  const result = await loadDump({ connection: { connectionString: pg.url('spread') }, input: openDumpFile(source), parallel: 3, splitCopyBytes: SPLIT })
+  const result = await loadDump({ connection: { connectionString: pg.url('spread') }, input: openDumpFile(source), parallel: 3, splitCopyBytes: SPLIT, smallDumpBytes: 0 })
   t.equal(result.rows['app.events'], EVENTS, 'row count summed over the parts')
   const { stdout } = await pg.psql('spread', ['-At', '-c', 'SELECT count(DISTINCT xmin::text) FROM app.events'])
   // one transaction for the frozen head of the block, one per parallel part
@@ -72,7 +72,7 @@ t.test('primary keys built as unique indexes and attached look exactly like ADD 
   // The rewrite is on by default; the rich dump's constraints (PK, UNIQUE, partitions, inheritance,
   // foreign keys onto them) must come out of pg_dump exactly as they went in.
   await createDatabase(pg, 'keys')
-  await loadDump({ connection: { connectionString: pg.url('keys') }, input: openDumpFile(source), parallel: 3 })
+  await loadDump({ connection: { connectionString: pg.url('keys') }, input: openDumpFile(source), parallel: 3, smallDumpBytes: 0 })
   const again = join(dir, 'keys.sql')
   await pgDump(pg, 'keys', again)
   t.equal(await comparableDump(again), await comparableDump(source))
