@@ -16,8 +16,9 @@ import {
   stopServer,
   type PgBinaries,
 } from '../postgres/index.ts'
-import { alive, startApp, stopApp } from './app-process.ts'
+import { processAlive as alive } from '../process/index.ts'
 import type { AppLaunch } from '../project/launch.ts'
+import { startApp, stopApp } from './app-process.ts'
 import { ensureBuilt } from './build-step.ts'
 import { databaseEnv, discardDevData, prepareDatabase, type MigrationStep, type PendingWarmSave, type SnapshotHandle } from './database.ts'
 import type { HealthBody } from './health.ts'
