@@ -62,7 +62,7 @@ function database(spec: SourceSpec): string {
   return spec.database ?? 'rotv'
 }
 
-function sshBaseArgs(spec: SourceSpec): string[] {
+export function sshBaseArgs(spec: SourceSpec): string[] {
   const args: string[] = []
   if (spec.sshConfigFile) args.push('-F', spec.sshConfigFile)
   args.push(
