@@ -1,4 +1,7 @@
 // Small text helpers shared by the task modules' titles and summaries.
+import type { ProjectDefinition } from '../lib/project/define.ts'
+import { countsText } from '../lib/runtime/readiness.ts'
+
 export function mb(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`
 }
@@ -7,14 +10,14 @@ export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`
 }
 
-/** "371 POIs, 647 news, 680 events" from the health endpoint's counts. */
-export function countsLine(counts: Record<string, number> | undefined): string {
-  if (!counts) return 'no counts'
-  const parts: string[] = []
-  if (counts.pois !== undefined) parts.push(`${counts.pois} POIs`)
-  if (counts.destinations !== undefined) parts.push(`${counts.destinations} destinations`)
-  if (counts.news !== undefined) parts.push(`${counts.news} news`)
-  if (counts.events !== undefined) parts.push(`${counts.events} events`)
-  if (counts.users !== undefined) parts.push(`${counts.users} users`)
-  return parts.join(', ')
+/** The ready line from a health answer's counts, labelled as the project file's readyLine says. */
+export function countsLine(counts: Record<string, number> | undefined, project: ProjectDefinition): string | undefined {
+  const line = project.app?.readyLine
+  if (!counts || !line || !('healthField' in line)) return undefined
+  return countsText(counts, line.labels)
+}
+
+/** "ready at URL: 371 POIs, ..." or just "ready at URL" when the project declares no ready line. */
+export function withLine(head: string, line: string | undefined): string {
+  return line ? `${head}: ${line}` : head
 }

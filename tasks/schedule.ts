@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { anonymizeSettings } from '../lib/anonymize/from-config.ts'
 import { ConfigInvalidError } from '../lib/config/errors.ts'
 import { validateEnvironment } from '../lib/config/validate.ts'
-import { variableSpec } from '../lib/config/variables.ts'
+import { variableSpec, type VariableSpec } from '../lib/config/variables.ts'
 import { describeError, RotvError } from '../lib/errors.ts'
 import { sourceSpec } from '../lib/runtime/from-config.ts'
 import {
@@ -45,7 +45,7 @@ export default defineTask({
         environment: spec.name,
         at,
         envFile: config.envFile && config.envFile !== join(ctx.root, '.env') ? config.envFile : undefined,
-        env: shellSettings(ctx.loaded.values),
+        env: shellSettings(ctx.loaded.values, ctx.loaded.variables),
         scheduler,
       })
       io.log(`${installed.scheduler === 'cron' ? 'crontab' : 'systemd timer'}: ${installed.entry}`)
@@ -111,14 +111,14 @@ function schedulerOption(v: string | undefined): Scheduler | undefined {
  * The settings this shell set that .env does not hold: the job must see them too (ROTV_HOME above all).
  * A secret among them is refused: it would have to be written into the job, and secrets live in .env.
  */
-function shellSettings(values: ReadonlyMap<string, { value: string; origin: string }>): Record<string, string> {
+function shellSettings(values: ReadonlyMap<string, { value: string; origin: string }>, specs: readonly VariableSpec[]): Record<string, string> {
   // This shell's PATH (where ssh, podman, pg_dump are found), without what npm/npx put in front of it.
   const path = (process.env.PATH ?? '/usr/bin:/bin').split(':').filter((d) => d && !/node_modules|node-gyp-bin/.test(d))
   const carried: Record<string, string> = { PATH: [...new Set(path)].join(':') }
   const secrets: string[] = []
   for (const [name, { value, origin }] of values) {
     if (origin !== 'environment') continue
-    const spec = variableSpec(name)
+    const spec = variableSpec(name, specs)
     if (!spec) continue
     if (spec.secret) secrets.push(name)
     else carried[name] = value

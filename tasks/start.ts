@@ -7,7 +7,7 @@ import { containerSnapshot } from '../lib/container/snapshot.ts'
 import { assertNotRunningElsewhere, runtimeForStart } from '../lib/container/select-runtime.ts'
 import { defineTask } from '../lib/tasks/types.ts'
 import { RotvError } from '../lib/errors.ts'
-import { countsLine } from './format.ts'
+import { countsLine, withLine } from './format.ts'
 
 export default defineTask({
   name: 'start',
@@ -44,7 +44,7 @@ export default defineTask({
       const result = await startContainer(settings, { snapshot: await containerSnapshot(store, name), signal: ctx.signal, onProgress: (m) => io.progress(m) })
       for (const n of result.notices) io.log(n)
       io.log(`container ${settings.name} (${settings.image}); ${describePrepared(result.state.prepared)}; snapshot "${name}"${pulled}; ${where}`)
-      const summary = `ready at ${result.url}: ${countsLine(result.health.counts)}`
+      const summary = withLine(`ready at ${result.url}`, countsLine(result.health.counts, config.project))
       if (foreground) {
         io.log(`${summary}\n(attached: Ctrl-C stops the container)`)
         await followAndStop(config.dataHome, ctx.signal)
@@ -69,7 +69,7 @@ export default defineTask({
       }
     }
     io.log(`${describePrepared(result.state.prepared)}; snapshot "${name}"${pulled}; ${where}`)
-    const summary = `ready at ${result.url}: ${countsLine(result.health?.counts)}`
+    const summary = withLine(`ready at ${result.url}`, result.readyLine)
     if (foreground && result.exited) {
       io.log(`${summary}\n(attached: Ctrl-C stops the app and PostgreSQL)`)
       await Promise.race([result.exited, new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }))])

@@ -4,7 +4,7 @@ import { databaseUrlOf, hostStatus } from '../lib/runtime/host.ts'
 import { describeSchedule, scheduleStatus } from '../lib/schedule/index.ts'
 import { ageOf, openStore } from '../lib/snapshots/index.ts'
 import { defineTask } from '../lib/tasks/types.ts'
-import { countsLine, mb } from './format.ts'
+import { countsLine, mb, withLine } from './format.ts'
 
 export default defineTask({
   name: 'status',
@@ -33,7 +33,7 @@ export default defineTask({
         io.log(`PostgreSQL ${st.inside?.pgVersion ?? ''}: ${st.postgres?.reachable ? `running (in the container${where})` : st.container?.running ? `not answering on 127.0.0.1:${s.pgPort ?? '?'}` : 'NOT running'}${st.postgres?.databaseBytes ? `, ${dbName} is ${mb(st.postgres.databaseBytes)}` : ''}`)
       }
       if (databaseUrl) io.log(`database: ${databaseUrl}`)
-      io.log(`app: ${st.app.healthy ? `healthy: ${countsLine(st.app.health?.counts)}` : `not healthy${st.app.reason ? ` (${st.app.reason})` : ''}`}`)
+      io.log(`app: ${st.app.healthy ? withLine('healthy', countsLine(st.app.health?.counts, config.project)) : `not healthy${st.app.reason ? ` (${st.app.reason})` : ''}`}`)
       if (s.snapshot) io.log(`snapshot: ${s.snapshot.name}${await pulledAgo(s.snapshot.name)} (${st.inside?.prepared ?? s.prepared ?? 'unknown'})`)
       if (st.spareReady !== undefined) {
         io.log(`reset: ${st.spareReady ? 'a spare copy is ready (renames only)' : 'no spare copy right now: the next reset waits for one being made, or copies (its log: /var/log/rotv/spare.log in the container)'}`)
@@ -63,7 +63,7 @@ export default defineTask({
         data: { running: true, healthy: status.postgres.running, dbOnly: true, databaseUrl: databaseUrlOf(s), mode: s.mode, runtime: 'host', snapshot: s.snapshot ?? null, databaseBytes: status.postgres.databaseBytes ?? null, startedAt: s.startedAt },
       }
     }
-    io.log(`app: ${status.app.running ? `running (pid ${status.app.pid})` : 'NOT running'}, ${status.app.healthy ? `healthy: ${countsLine(status.app.health?.counts)}` : `not healthy${status.app.reason ? ` (${status.app.reason})` : ''}`}`)
+    io.log(`app: ${status.app.running ? `running (pid ${status.app.pid})` : 'NOT running'}, ${status.app.healthy ? withLine('healthy', status.app.readyLine) : `not healthy${status.app.reason ? ` (${status.app.reason})` : ''}`}`)
     if (s.snapshot) io.log(`snapshot: ${s.snapshot.name}${await pulledAgo(s.snapshot.name)} (${s.prepared})`)
     if (status.spareReady !== undefined) {
       io.log(`reset: ${status.spareReady ? 'a spare copy is ready (renames only)' : `no spare copy right now: the next reset waits for one being made, or copies (${s.logs.spare ?? 'logs/spare.log'} says why)`}`)

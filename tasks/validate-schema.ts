@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { openStore } from '../lib/snapshots/index.ts'
 import { hostSettings, snapshotHandle, snapshotName } from '../lib/runtime/from-config.ts'
 import { formatValidation, SchemaDriftError, validateSchema } from '../lib/schema/index.ts'
+import { RotvError } from '../lib/errors.ts'
 import { defineTask } from '../lib/tasks/types.ts'
 
 export default defineTask({
@@ -22,10 +23,16 @@ export default defineTask({
     const config = ctx.loaded.config
     const inv = ctx.invocations.get('validate-schema')
     const name = snapshotName(config, inv?.args.snapshot as string | undefined)
+    const step = hostSettings(config).migrations
+    if (step?.kind !== 'sql') {
+      throw new RotvError('validate-schema checks a folder of SQL migrations, and this project declares none', {
+        fix: "declare migrations: { sql: 'FOLDER' } in the project file, or check the app's own migrator against the snapshot with `start --db-only` and its command",
+      })
+    }
     const snapshot = await snapshotHandle(openStore(config.dataHome), name)
     const result = await validateSchema({
       snapshot,
-      migrationsDir: join(hostSettings(config).appDir, 'migrations'),
+      migrationsDir: step.dir,
       pgBinDir: config.pgBinDir,
       runAs: config.pgRunAs,
       withData: Boolean(inv?.options['with-data']),

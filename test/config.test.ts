@@ -2,6 +2,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { EnvFileError, loadConfig } from '../lib/config/load.ts'
+import reference from '../project.config.ts'
 import { parseSize } from '../lib/config/parse.ts'
 
 t.test('defaults follow the original setup', async (t) => {
@@ -75,7 +76,7 @@ t.test('values with spaces, quotes, # and = survive (the old xargs export broke 
       '',
     ].join('\n'),
   })
-  const { values, problems, config } = loadConfig({ root, env: {} })
+  const { values, problems, config } = loadConfig({ root, env: {}, project: reference })
   t.equal(values.get('SESSION_SECRET')?.value, 'a secret with spaces # and = signs, long enough')
   t.equal(values.get('PRODUCTION_CONTAINER')?.value, 'rotv')
   t.equal(values.get('PRODUCTION_DATABASE_URL')?.value, 'postgres://ro:p%40ss=word@127.0.0.1:5432/rotv?sslmode=disable')
@@ -84,7 +85,7 @@ t.test('values with spaces, quotes, # and = survive (the old xargs export broke 
   t.equal(values.get('GOOGLE_CLIENT_SECRET')?.value, 'line one\nline two', 'multi-line quoted value')
   t.equal(values.has('EMPTY_ONE'), false, 'an empty value is unset')
   t.equal(config.tmpfsSizeBytes, 1024 ** 3, 'CRLF line endings')
-  t.equal(config.session.secret, 'a secret with spaces # and = signs, long enough')
+  t.equal(config.appVariables.SESSION_SECRET, 'a secret with spaces # and = signs, long enough', 'a declared variable reaches the app as written')
   t.same(problems, [])
 })
 

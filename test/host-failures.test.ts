@@ -10,13 +10,16 @@ import { readState } from '../lib/runtime/state.ts'
 import { openStore } from '../lib/snapshots/index.ts'
 import { isolatedEnv, runCliSync } from './helpers/cli.ts'
 import { freePort } from './helpers/production-postgres.ts'
+import { appLaunch, migrationStep } from '../lib/project/launch.ts'
+import reference from '../project.config.ts'
 
 const repo = join(import.meta.dirname, '..')
 
 async function settings(home: string, extra: Partial<HostSettings> = {}): Promise<HostSettings> {
   return {
     home,
-    appDir: join(repo, 'app'),
+    app: appLaunch(repo, reference),
+    migrations: migrationStep(repo, reference, {}),
     pgPort: await freePort(),
     appPort: await freePort(),
     dbName: 'rotv',

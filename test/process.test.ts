@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream'
 import { join } from 'node:path'
 import t from 'tap'
 import { CancelledError } from '../lib/errors.ts'
-import { ProcessError, SecretOnCommandLineError, registerSecrets, run, setVerbose, spawnProcess } from '../lib/process/index.ts'
+import { ProcessError, SecretOnCommandLineError, processAlive, registerSecrets, run, setVerbose, spawnProcess } from '../lib/process/index.ts'
 
 /** Processes whose command line holds `marker`, from ps (not /proc: the check must not share the code under test). */
 function survivors(marker: string): string[] {
@@ -55,6 +55,15 @@ t.test('spawnProcess: the streaming primitive stops its tree the same way, and r
   const r = await streamed.done
   t.equal(bytes, 588895, 'the whole stream arrived')
   t.match(r, { exitCode: 4, ok: false, stdout: '', stderr: 'oops\n', command: "sh -c $'seq 1 100000; echo oops >&2; exit 4'" })
+})
+
+t.test('run: onLine hands each stream its own whole lines, a partial line never joined to the other stream', async (t) => {
+  const seen: Array<[string, string]> = []
+  const script = 'printf out-a; printf "err-1\\n" >&2; sleep 0.1; printf "out-b\\r\\nlast-out"; printf last-err >&2'
+  const r = await run('sh', ['-c', script], { onLine: (line, stream) => seen.push([stream, line]) })
+  t.equal(r.ok, true)
+  t.same(seen.filter(([s]) => s === 'stdout').map(([, l]) => l), ['out-aout-b', 'last-out'], 'stdout lines, CR LF ends and the unterminated last line included')
+  t.same(seen.filter(([s]) => s === 'stderr').map(([, l]) => l), ['err-1', 'last-err'])
 })
 
 t.test('run: one result shape, typed failures with the cause and a fix', async (t) => {
@@ -120,4 +129,23 @@ t.test('no rc file runs in front of a command, even in a minimal environment (no
   const s = spawnProcess('true', [], { env })
   await s.done
   t.notOk(existsSync(marker), '~/.bashrc was not sourced')
+})
+
+t.test('processAlive: a zombie (exited, not yet reaped) is not alive; a running process and one of another user are', async (t) => {
+  // The zombie's parent (sh exec'd into sleep) never waits for it, as a lax init does not.
+  const parent = spawnProcess('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'])
+  t.teardown(() => parent.stop())
+  const pid = await new Promise<number>((resolve) => parent.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))))
+  let state = ''
+  for (let i = 0; i < 100 && state !== 'Z'; i++) {
+    await new Promise((r) => setTimeout(r, 20))
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+  }
+  t.equal(state, 'Z', 'the child is a zombie')
+  t.doesNotThrow(() => process.kill(pid, 0), 'kill(pid, 0) still succeeds on it')
+  t.equal(processAlive(pid), false, 'processAlive says it has exited')
+  t.equal(processAlive(process.pid), true)
+  t.equal(processAlive(1), true, "PID 1 (root's, or not ours to signal) is alive")
+  t.equal(processAlive(undefined), false)
 })

@@ -176,6 +176,33 @@ async function cutProxy(target: string, direction: 'up' | 'down', afterBytes: nu
   }
 }
 
+/** A TCP proxy in front of the registry that passes about `bytesPerSecond` each way. */
+async function throttleProxy(target: string, bytesPerSecond: number) {
+  const [host, port] = target.split(':')
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(port), host)
+    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+      sockets.add(from)
+      from.on('error', () => {})
+      from.on('close', () => {
+        sockets.delete(from)
+        to.destroy()
+      })
+      from.on('data', (d: Buffer) => {
+        to.write(d)
+        from.pause()
+        setTimeout(() => from.resume(), (d.length / bytesPerSecond) * 1000)
+      })
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    host: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => { sockets.forEach((s) => s.destroy()); server.close(() => resolve()) }),
+  }
+}
+
 async function largestBlob(storage: string): Promise<string> {
   const root = join(storage, 'docker', 'registry', 'v2', 'blobs', 'sha256')
   let best = { path: '', size: -1 }
@@ -216,6 +243,21 @@ t.test('a changed snapshot uploads only changed chunks; tampered and cut-off tra
   t.ok(second.uploadedBytes < second.bytes * 0.6, 'the unchanged chunks were not sent again')
   t.comment(`first push: ${first.blobs} blobs, ${first.bytes} bytes uploaded; second push of a one-row change: ${second.uploadedBlobs} blobs, ${second.uploadedBytes} of ${second.bytes} bytes uploaded`)
   const pushedSha = (await store.get('big'))!.sha256
+
+  // Over a slow link (a throttling proxy in front of the registry), both directions report bytes as they go.
+  const slow = await throttleProxy(reg.host, 2 << 20)
+  const pushed: string[] = []
+  const slowPush = await pushSnapshot({ store, name: 'big', ref: `${slow.host}/${REPO}-slow:big`, access, allowPersonalData: true, onStatus: (s) => pushed.push(s) })
+  const upMiB = pushed.flatMap((s) => /^uploading to .*: (\d+) of (\d+) MiB \(blob \d+ of \d+\)$/.exec(s)?.slice(1).map(Number) ?? []).filter((_, i) => i % 2 === 0)
+  const totalMiB = Math.round(slowPush.bytes / 2 ** 20)
+  t.ok(upMiB.some((n) => n > 0 && n < totalMiB), `push progress in bytes mid-transfer: ${upMiB.join(', ')} of ${totalMiB} MiB`)
+  t.same(upMiB, [...upMiB].sort((a, b) => a - b), 'and it only grows')
+  const pulled: string[] = []
+  await store.pull(registrySource({ name: 'slow', kind: 'registry', ref: `${slow.host}/${REPO}-slow:big`, registry: access }, { onStatus: (s) => pulled.push(s) }), { as: 'slow' })
+  const downMiB = pulled.flatMap((s) => /^downloading from .*: (\d+) MiB \(blob \d+\)$/.exec(s)?.[1] ?? []).map(Number)
+  t.ok(downMiB.some((n) => n > 0), `pull progress in bytes: ${downMiB.join(', ')} MiB`)
+  await slow.close()
+  await store.remove('slow')
 
   // A blob changed in the registry's storage: the pull is refused by digest, the store keeps what it had.
   await fileSnapshot(dumpA, 'big')

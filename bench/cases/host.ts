@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { DEFAULT_TMPFS_LIMIT_BYTES } from '../../lib/postgres/index.ts'
-import { ensureFrontendBuilt } from '../../lib/runtime/frontend.ts'
+import { ensureBuilt } from '../../lib/runtime/build-step.ts'
+import { appLaunch, migrationStep } from '../../lib/project/launch.ts'
+import reference from '../../project.config.ts'
 import { stopHost, type HostSettings } from '../../lib/runtime/host.ts'
 import { readState } from '../../lib/runtime/state.ts'
 import { openStore, type SnapshotManifest } from '../../lib/snapshots/index.ts'
@@ -54,7 +56,8 @@ export class HostEnvironment {
     const home = await mkdtemp(join(tmpdir(), 'rotv-bench-home-'))
     const settings: HostSettings = {
       home,
-      appDir: join(repoRoot, 'app'),
+      app: appLaunch(repoRoot, reference),
+      migrations: migrationStep(repoRoot, reference, {}),
       pgPort: await freePort(),
       appPort: await freePort(),
       dbName: 'rotv',
@@ -133,5 +136,5 @@ export class HostEnvironment {
 
 /** Builds app/public once before any timer, so no start pays for a first Vite build. */
 export async function prebuildFrontend(repoRoot: string, signal: AbortSignal): Promise<void> {
-  await ensureFrontendBuilt(join(repoRoot, 'app'), signal)
+  await ensureBuilt(appLaunch(repoRoot, reference)!.build!, signal)
 }

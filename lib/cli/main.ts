@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { describeError } from '../errors.ts'
 import { loadConfig, type LoadedConfig } from '../config/load.ts'
 import { variableSpec } from '../config/variables.ts'
+import { loadProject } from '../project/load.ts'
 import { registerSecrets, setVerbose } from '../process/index.ts'
 import { createRegistry } from '../tasks/graph.ts'
 import { runTasks, type RendererKind, type RunReport } from '../tasks/run.ts'
@@ -57,7 +58,8 @@ export async function runCli(options: CliOptions): Promise<number> {
       return parsed.globals.help ? EXIT.ok : EXIT.usage
     }
 
-    const loaded: LoadedConfig = loadConfig({ root: options.root, env, envFile: parsed.globals.envFile })
+    const project = await loadProject(options.root)
+    const loaded: LoadedConfig = loadConfig({ root: options.root, env, envFile: parsed.globals.envFile, project: project.definition })
     // No command line and no --verbose line may show a configured secret, whichever module runs it.
     registerSecrets(secretValues(loaded))
     // The commands go where the task output goes, so they read in order with it.
@@ -168,7 +170,7 @@ function onInterrupt(controller: AbortController, stderr: NodeJS.WriteStream): {
 function secretValues(loaded: LoadedConfig): string[] {
   const out: string[] = []
   for (const [name, { value }] of loaded.values) {
-    if (!variableSpec(name)?.secret) continue
+    if (!variableSpec(name, loaded.variables)?.secret) continue
     out.push(value)
     try {
       const password = new URL(value).password

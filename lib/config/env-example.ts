@@ -1,9 +1,11 @@
-// .env.example is generated from the variable table, so it documents every variable the project reads.
+// .env.example is generated from the variable table (the engine's and the project file's), so it
+// documents every variable the runner and the app read.
 // Variables with a default are shown commented out with that default; variables a user must fill in are
 // uncommented placeholders, which validate-env recognises if they are copied unchanged.
-import { GROUP_TITLES, VARIABLES, type VariableGroup } from './variables.ts'
+import { GROUP_TITLES, VARIABLES, type VariableSpec } from './variables.ts'
 
-export function renderEnvExample(): string {
+/** `variables`: LoadedConfig.variables (default: the engine's alone, for a project that declares none). */
+export function renderEnvExample(variables: readonly VariableSpec[] = VARIABLES): string {
   const out: string[] = [
     '# Configuration for the task runner and the app. Copy to .env (never committed) and fill in what you use:',
     '#   cp .env.example .env',
@@ -11,10 +13,10 @@ export function renderEnvExample(): string {
     '# A line still equal to its placeholder below is reported by `npx tsx Taskfile.ts validate-env`.',
     '# Lines starting with # show the default; uncomment to change it.',
   ]
-  const groups = [...new Set(VARIABLES.map((v) => v.group))] as VariableGroup[]
+  const groups = [...new Set(variables.map((v) => v.group))]
   for (const group of groups) {
-    out.push('', `# --- ${GROUP_TITLES[group]}`)
-    for (const v of VARIABLES.filter((x) => x.group === group)) {
+    out.push('', `# --- ${(GROUP_TITLES as Record<string, string>)[group] ?? group}`)
+    for (const v of variables.filter((x) => x.group === group)) {
       const form = v.kind === 'enum' ? ` One of: ${v.values?.join(', ')}.` : ''
       out.push(`# ${v.description}.${form}`.replace(/\.\.$/, '.'))
       if (v.placeholder !== undefined) out.push(`${v.name}=${quote(v.placeholder)}`)

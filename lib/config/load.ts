@@ -7,7 +7,8 @@ import { isAbsolute, join, resolve } from 'node:path'
 import dotenv from 'dotenv'
 import { RotvError } from '../errors.ts'
 import { parseValue, type ParsedValue } from './parse.ts'
-import { SOURCE_KINDS, VARIABLES, variableSpec, type SourceKind, type VariableSpec } from './variables.ts'
+import type { ProjectDefinition } from '../project/define.ts'
+import { SOURCE_KINDS, allVariables, variableSpec, type SourceKind, type VariableSpec } from './variables.ts'
 
 export interface Config {
   root: string
@@ -34,9 +35,10 @@ export interface Config {
   /** How to reach a snapshot registry (push, pull, the registry source). */
   registry: { authFile?: string; tlsVerify: boolean; caFile?: string }
   container: { image: string; baseImage?: string; name: string; engine?: 'podman' | 'docker'; publishAddress: string }
-  session: { secret?: string }
-  oauth: { google?: { clientId: string; clientSecret: string } }
-  adminEmail?: string
+  /** The project file's declarations (the app, its migrations, names). */
+  project: ProjectDefinition
+  /** The set values of the variables the project declares: the app gets them in its environment. */
+  appVariables: Record<string, string>
 }
 
 export interface SourceConfig {
@@ -76,6 +78,8 @@ export interface LoadedConfig {
   problems: ConfigProblem[]
   /** Variable -> placeholder value documented in .env.example. */
   placeholders: ReadonlyMap<string, string>
+  /** The engine's variables and the project's, as validate-env and .env.example take them. */
+  variables: readonly VariableSpec[]
 }
 
 export interface LoadOptions {
@@ -84,6 +88,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv
   /** Read this file instead of looking up .env, then backend/.env. */
   envFile?: string
+  /** The project file's declarations (loadProject); none: a database-only project with the engine's variables. */
+  project?: ProjectDefinition
 }
 
 export class EnvFileError extends RotvError {}
@@ -96,12 +102,14 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
     throw new EnvFileError(`env file not found: ${options.envFile}`, { fix: 'pass an existing file to --dotenv, or leave it out to use .env' })
   }
   const fileValues = envFile ? readEnvFile(envFile) : {}
-  const placeholders = readPlaceholders(root)
+  const project = options.project ?? {}
+  const specs = withProjectNames(allVariables(project), project)
+  const placeholders = readPlaceholders(root, specs)
 
   const values = new Map<string, { value: string; origin: Origin }>()
-  for (const spec of VARIABLES) if (spec.default !== undefined) values.set(spec.name, { value: spec.default, origin: 'default' })
+  for (const spec of specs) if (spec.default !== undefined) values.set(spec.name, { value: spec.default, origin: 'default' })
   for (const [name, value] of Object.entries(fileValues)) values.set(name, { value, origin: 'file' })
-  for (const name of knownNames(fileValues, env, placeholders)) {
+  for (const name of knownNames(specs, fileValues, env, placeholders)) {
     const value = env[name]
     if (value !== undefined) values.set(name, { value, origin: 'environment' })
   }
@@ -111,7 +119,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   const problems: ConfigProblem[] = []
   const parsed = new Map<string, ParsedValue>()
   for (const [name, { value }] of values) {
-    const spec = variableSpec(name)
+    const spec = variableSpec(name, specs)
     if (!spec) continue
     const placeholder = placeholders.get(name) ?? spec.placeholder
     if (placeholder !== undefined && value === placeholder) {
@@ -123,8 +131,19 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
     else problems.push({ variable: name, kind: result.kind, message: `${name} ${result.message}`, fix: result.fix })
   }
 
-  const config = buildConfig(root, envFile, parsed, values)
-  return { config, values, problems, placeholders }
+  const config = buildConfig(root, envFile, parsed, values, specs, project)
+  return { config, values, problems, placeholders, variables: specs }
+}
+
+/** The project's names are the defaults of DB_NAME, ROTV_HOME, ROTV_CONTAINER_NAME and ROTV_IMAGE. */
+function withProjectNames(specs: readonly VariableSpec[], project: ProjectDefinition): VariableSpec[] {
+  const names: Record<string, string | undefined> = {
+    DB_NAME: project.names?.database,
+    ROTV_HOME: project.names?.dataHome,
+    ROTV_CONTAINER_NAME: project.names?.container,
+    ROTV_IMAGE: project.names?.image,
+  }
+  return specs.map((s) => (names[s.name] !== undefined ? { ...s, default: names[s.name] } : s))
 }
 
 /** `.env` at the project root, else `backend/.env` (the original setup's lookup). */
@@ -208,20 +227,20 @@ function unparsableLines(text: string): number[] {
   return bad
 }
 
-function readPlaceholders(root: string): Map<string, string> {
+function readPlaceholders(root: string, specs: readonly VariableSpec[]): Map<string, string> {
   const path = join(root, '.env.example')
   const result = new Map<string, string>()
   if (!existsSync(path)) return result
   for (const [name, value] of Object.entries(dotenv.parse(readFileSync(path, 'utf8')))) {
-    const spec = variableSpec(name)
+    const spec = variableSpec(name, specs)
     // Only uncommented values that are not defaults count as placeholders.
     if (value !== '' && spec?.default !== value) result.set(name, value)
   }
   return result
 }
 
-function knownNames(fileValues: Record<string, string>, env: NodeJS.ProcessEnv, placeholders: Map<string, string>): Set<string> {
-  const names = new Set<string>([...VARIABLES.map((v) => v.name), ...Object.keys(fileValues), ...placeholders.keys()])
+function knownNames(specs: readonly VariableSpec[], fileValues: Record<string, string>, env: NodeJS.ProcessEnv, placeholders: Map<string, string>): Set<string> {
+  const names = new Set<string>([...specs.map((v) => v.name), ...Object.keys(fileValues), ...placeholders.keys()])
   const environments = (env.SEED_ENVIRONMENTS ?? fileValues.SEED_ENVIRONMENTS ?? 'production').split(',')
   for (const e of environments) {
     const prefix = envPrefix(e)
@@ -251,6 +270,8 @@ function buildConfig(
   envFile: string | undefined,
   parsed: Map<string, ParsedValue>,
   values: Map<string, { value: string; origin: Origin }>,
+  specs: readonly VariableSpec[],
+  project: ProjectDefinition,
 ): Config {
   const str = (name: string): string | undefined => {
     const v = parsed.get(name)
@@ -260,10 +281,11 @@ function buildConfig(
     // A malformed value is reported by validate-env; until then the default stands in.
     const v = parsed.get(name)
     if (typeof v === 'number') return v
-    const fallback = parseValue(variableSpec(name)!, variableSpec(name)!.default!)
+    const spec = variableSpec(name, specs)!
+    const fallback = parseValue(spec, spec.default!)
     return fallback.ok ? (fallback.value as number) : NaN
   }
-  const dataHome = expandHome(str('ROTV_HOME') ?? '~/.rotv', root)
+  const dataHome = expandHome(str('ROTV_HOME') ?? project.names?.dataHome ?? '~/.rotv', root)
   const dataDirSet = values.get('DATA_DIR')?.origin !== 'default' ? str('DATA_DIR') : undefined
   const sources: Record<string, SourceConfig> = {}
   const environments = (str('SEED_ENVIRONMENTS') ?? 'production').split(',').map((s) => s.trim()).filter(Boolean)
@@ -275,8 +297,11 @@ function buildConfig(
   }
   const defaultSource = environments[0]?.toLowerCase() && sources[environments[0].toLowerCase()] ? environments[0].toLowerCase() : 'demo'
   sources.demo = { ...baseSource('demo'), kind: 'demo' }
-  const googleId = str('GOOGLE_CLIENT_ID')
-  const googleSecret = str('GOOGLE_CLIENT_SECRET')
+  const appVariables: Record<string, string> = {}
+  for (const v of project.variables ?? []) {
+    const value = parsed.get(v.name)
+    if (value !== undefined) appVariables[v.name] = values.get(v.name)!.value
+  }
   return {
     root,
     envFile,
@@ -289,7 +314,7 @@ function buildConfig(
     pgBinDir: str('PG_BIN_DIR') ? expandHome(str('PG_BIN_DIR')!, root) : undefined,
     pgRunAs: str('PG_RUN_AS'),
     runtime: (str('RUNTIME') as Config['runtime'] | undefined) ?? 'auto',
-    dbName: str('DB_NAME') ?? 'rotv',
+    dbName: str('DB_NAME') ?? project.names?.database ?? 'rotv',
     snapshot: str('SNAPSHOT') ?? defaultSource,
     seed: { maxAgeDays: num('SEED_MAX_AGE_DAYS'), defaultSource, sources },
     registry: {
@@ -298,15 +323,14 @@ function buildConfig(
       caFile: str('REGISTRY_CA_FILE') ? expandHome(str('REGISTRY_CA_FILE')!, root) : undefined,
     },
     container: {
-      image: str('ROTV_IMAGE') ?? 'localhost/rotv:latest',
+      image: str('ROTV_IMAGE') ?? project.names?.image ?? 'localhost/rotv:latest',
       baseImage: str('ROTV_BASE_IMAGE'),
-      name: str('ROTV_CONTAINER_NAME') ?? 'rotv',
+      name: str('ROTV_CONTAINER_NAME') ?? project.names?.container ?? 'rotv',
       engine: str('ROTV_CONTAINER_ENGINE') as Config['container']['engine'],
       publishAddress: str('ROTV_PUBLISH_ADDRESS') ?? '127.0.0.1',
     },
-    session: { secret: str('SESSION_SECRET') },
-    oauth: googleId && googleSecret ? { google: { clientId: googleId, clientSecret: googleSecret } } : {},
-    adminEmail: str('ADMIN_EMAIL'),
+    project,
+    appVariables,
   }
 
   function buildSource(name: string, prefix: string, p: Map<string, ParsedValue>, base: string): SourceConfig | undefined {

@@ -54,35 +54,28 @@ export function validateEnvironment(loaded: LoadedConfig): EnvironmentReport {
     )
   }
 
-  // Session: production mode keeps sessions across restarts, so it needs a stable secret.
-  if (!has('SESSION_SECRET') && !errors.some((e) => e.variable === 'SESSION_SECRET')) {
-    if (config.persistentData) {
-      missing('SESSION_SECRET', 'PERSISTENT_DATA=true (production) needs a stable session secret', 'set SESSION_SECRET in .env; generate one with: openssl rand -hex 32')
-    } else {
-      notices.push('Session secret: not set; a random one is made on each start, so logins end at restart (set SESSION_SECRET to keep them)')
-    }
-  }
-
   // Anonymized pulls are keyed by a per-project salt that lives only in .env.
   if (values.get('ANONYMIZE')?.value && /^(1|true|yes|on)$/i.test(values.get('ANONYMIZE')!.value) && !has('ANONYMIZE_SALT') && !errors.some((e) => e.variable === 'ANONYMIZE_SALT')) {
     missing('ANONYMIZE_SALT', 'ANONYMIZE=true needs a per-project salt', 'set ANONYMIZE_SALT in .env; generate one with: openssl rand -hex 32')
   }
 
-  // OAuth: optional, but half a pair is a mistake.
-  const googleId = has('GOOGLE_CLIENT_ID')
-  const googleSecret = has('GOOGLE_CLIENT_SECRET')
-  if (googleId && !googleSecret && !errors.some((e) => e.variable === 'GOOGLE_CLIENT_SECRET')) {
-    missing('GOOGLE_CLIENT_SECRET', 'GOOGLE_CLIENT_ID is set, and Google login needs both', 'set GOOGLE_CLIENT_SECRET, or remove GOOGLE_CLIENT_ID to run with OAuth login off')
-  } else if (googleSecret && !googleId && !errors.some((e) => e.variable === 'GOOGLE_CLIENT_ID')) {
-    missing('GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET is set, and Google login needs both', 'set GOOGLE_CLIENT_ID, or remove GOOGLE_CLIENT_SECRET to run with OAuth login off')
+  // The app's own variables, as its project file declares them: required ones, pairs, and what each turns on.
+  const taken = (name: string) => errors.some((e) => e.variable === name)
+  for (const v of config.project.variables ?? []) {
+    if (has(v.name)) {
+      for (const other of v.with ?? []) {
+        if (!has(other) && !taken(other)) missing(other, `${v.name} is set, and it needs ${other} too`, `set ${other}, or remove ${v.name}`)
+      }
+      if (v.whenSet && (v.with ?? []).every(has)) enabled.push(v.whenSet.replace('{value}', v.secret ? '(set)' : values.get(v.name)!.value))
+      continue
+    }
+    if (taken(v.name)) continue
+    const required = v.required === 'always' || (v.required === 'persistent' && config.persistentData)
+    if (required) {
+      const why = v.requiredWhy ?? (v.required === 'persistent' ? 'PERSISTENT_DATA=true (production) needs it' : 'the app needs it')
+      missing(v.name, why, v.fix ?? `set ${v.name} in .env (${v.description.split(/[.;(]/)[0]!.trim()})`)
+    } else if (v.whenUnset && !(v.with ?? []).some((o) => has(o) || taken(o))) notices.push(v.whenUnset)
   }
-  if (config.oauth.google) enabled.push('OAuth login: Google')
-  else if (!errors.some((e) => e.variable.startsWith('GOOGLE_'))) {
-    notices.push('OAuth login: off; the app runs with OAuth login disabled (set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET to enable it)')
-  }
-
-  if (config.adminEmail) enabled.push(`Admin: ${config.adminEmail}`)
-  else if (!errors.some((e) => e.variable === 'ADMIN_EMAIL')) notices.push('Admin: no admin user (set ADMIN_EMAIL to give that user admin rights)')
 
   enabled.push(
     config.persistentData

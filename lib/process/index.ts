@@ -3,7 +3,7 @@
 // whole process tree, secrets only in the environment, and --verbose printing each command, redacted.
 export { run, type RunOptions } from './run.ts'
 export { spawnProcess, type ManagedProcess, type SpawnOptions } from './spawn.ts'
-export { stopTree, treeOf } from './tree.ts'
+export { processAlive, stopTree, treeOf } from './tree.ts'
 export { displayCommand, isVerbose, redact, registerSecrets, setVerbose, zxVerboseLog } from './display.ts'
 export { ProcessError, SecretOnCommandLineError, describeFailure, tail } from './errors.ts'
 export type { CommandOptions, ProcessIdentity, ProcessResult } from './types.ts'

@@ -13,14 +13,16 @@ import type { CommandOptions, ProcessIdentity, ProcessResult } from './types.ts'
 export interface RunOptions extends CommandOptions {
   /** Written to the command's stdin, which is then closed. */
   input?: string | Buffer
-  /** Each output line as it arrives (stdout and stderr interleaved). */
-  onLine?: (line: string) => void
+  /** Each output line as it arrives (stdout and stderr interleaved; `stream` says which). */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void
   /** Resolve with the result whatever the exit code (a cancel still throws CancelledError). */
   nothrow?: boolean
   /** The fix a failure's ProcessError carries (default: run the command by hand). */
   fix?: string
   /** How much of stdout is kept (its end), default 64 MiB; stderr keeps its last 1 MiB. */
   maxBytes?: number
+  /** The command's pid once it is started (bash execs it, so it is the command's own), e.g. to watch /proc. */
+  onSpawn?: (pid: number) => void
 }
 
 const STDERR_KEEP = 1024 * 1024
@@ -37,10 +39,12 @@ export async function run(command: string, args: readonly string[], opts: RunOpt
     return settle(opts, { command: display, exitCode: 127, signal: null, ok: false, stdout: '', stderr: `${command}: not found`, durationMs: 0, spawnError: 'ENOENT', cancelled: false, timedOut: false })
   }
   logCommand(display, opts.cwd)
-  const lines = lineSplitter(opts.onLine)
+  // one splitter per stream: a line is never made of one stream's end and the other's start
+  const outLines = lineSplitter(opts.onLine && ((l) => opts.onLine!(l, 'stdout')))
+  const errLines = lineSplitter(opts.onLine && ((l) => opts.onLine!(l, 'stderr')))
   const store = {
-    stdout: new TailBuffer(opts.maxBytes ?? 64 * 1024 * 1024, lines),
-    stderr: new TailBuffer(STDERR_KEEP, lines),
+    stdout: new TailBuffer(opts.maxBytes ?? 64 * 1024 * 1024, outLines),
+    stderr: new TailBuffer(STDERR_KEEP, errLines),
     stdall: new TailBuffer(0),
   }
   const p = $({
@@ -60,6 +64,7 @@ export async function run(command: string, args: readonly string[], opts: RunOpt
     // --verbose is printed above, redacted; zx's own log would show the command unredacted
     log: () => {},
   })`${command} ${args}`
+  if (p.pid) opts.onSpawn?.(p.pid)
   let cancelled = false
   let timedOut = false
   const stop = (): void => {
@@ -78,7 +83,8 @@ export async function run(command: string, args: readonly string[], opts: RunOpt
     : undefined
   try {
     const out = await p
-    lines(null)
+    outLines(null)
+    errLines(null)
     const stderr = out.stderr
     return settle(opts, {
       command: display,

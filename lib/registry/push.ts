@@ -61,15 +61,22 @@ export async function pushSnapshot(opts: PushOptions): Promise<PushResult> {
         sql: opened.stream,
         cluster,
         signal: opts.signal,
-        onChunk: (p) => status(`packing: ${p.chunks} chunks, ${Math.round(p.sqlBytes / 2 ** 20)} of ${Math.round(snapshot.uncompressedBytes / 2 ** 20)} MiB of SQL`),
+        onChunk: (p) => status(`packing: ${p.chunks} chunks, ${mib(p.sqlBytes)} of ${mib(snapshot.uncompressedBytes)} MiB of SQL`),
       })
     } finally {
       await opened.close()
     }
     const sizes = new Map(written.blobs.map((b) => [b.digest, b.size]))
     const total = written.blobs.length
+    const totalBytes = [...sizes.values()].reduce((a, b) => a + b, 0)
     let seen = 0
+    let read = 0
     const present = new PresentBlobs()
+    const report = () => {
+      // What the registry already holds counts as done: it is never read, let alone sent.
+      const held = [...present.digests].reduce((a, d) => a + (sizes.get(d) ?? 0), 0)
+      status(`uploading to ${ref.host}: ${mib(Math.min(totalBytes, held + read))} of ${mib(totalBytes)} MiB (blob ${seen} of ${total})`)
+    }
     await skopeoCopy({
       direction: 'push',
       layoutDir: dir,
@@ -79,9 +86,15 @@ export async function pushSnapshot(opts: PushOptions): Promise<PushResult> {
       signal: opts.signal,
       skopeoPath: opts.skopeoPath,
       onLine: (line) => {
-        if (/^Copying (blob|config)/.test(line)) status(`uploading to ${ref.host}: blob ${++seen} of ${total}`)
+        if (!/^Copying (blob|config)/.test(line)) return
+        seen++
+        report()
       },
       onDebug: (msg) => present.see(msg),
+      onBytes: (bytes) => {
+        read = bytes
+        report()
+      },
     })
     const skipped = present.digests
     const uploaded = written.blobs.filter((b) => !skipped.has(b.digest))
@@ -92,7 +105,7 @@ export async function pushSnapshot(opts: PushOptions): Promise<PushResult> {
       chunks: written.blobs.filter((b) => b.mediaType.includes('sql-chunk')).length,
       sqlBytes: written.config.sql.bytes,
       blobs: total,
-      bytes: [...sizes.values()].reduce((a, b) => a + b, 0),
+      bytes: totalBytes,
       uploadedBlobs: uploaded.length,
       uploadedBytes: uploaded.reduce((a, b) => a + b.size, 0),
       ...(cluster && clusterBlob ? { cluster: { pgVersion: cluster.info.pgVersion, arch: cluster.info.arch, bytes: clusterBlob.size } } : {}),
@@ -130,4 +143,8 @@ async function findCluster(c: NonNullable<PushOptions['cluster']>, snapshotSha25
     return { dir: join(c.cacheDir, key), info: { pgVersion: c.pgVersion, arch: process.arch, platform: process.platform, migrationsDigest } }
   }
   return undefined
+}
+
+function mib(bytes: number): string {
+  return String(Math.round(bytes / 2 ** 20))
 }

@@ -2,11 +2,11 @@
 // from a registry with the same auth files (REGISTRY_AUTH_FILE, podman login, ~/.docker/config.json),
 // certs.d directories and system CAs that podman uses, verifies every blob's digest as it arrives, and
 // skips blobs the registry already holds. This module runs it and turns its failures into typed errors.
-import { spawn } from 'node:child_process'
-import { copyFile, mkdtemp, rm } from 'node:fs/promises'
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CancelledError } from '../errors.ts'
+import { run } from '../process/index.ts'
 import {
   ArtifactDigestError,
   RegistryAuthError,
@@ -40,6 +40,8 @@ export interface SkopeoCopyOptions {
   onLine?: (line: string) => void
   /** With it, skopeo runs with --debug and hands each debug message here (which blobs it skipped). */
   onDebug?: (msg: string) => void
+  /** Bytes moved so far (push: read from the layout; pull: written to it), about twice a second. */
+  onBytes?: (bytes: number) => void
   /** The skopeo binary. Default `skopeo` on PATH. */
   skopeoPath?: string
 }
@@ -62,63 +64,72 @@ export async function skopeoCopy(opts: SkopeoCopyOptions): Promise<string[]> {
       args.push(`--${side}-cert-dir`, certDir)
     }
     args.push(...(opts.direction === 'push' ? [layout, remote] : [remote, layout]))
-    return await run(opts, args)
+    return await runSkopeo(opts, args)
   } finally {
     if (certDir) await rm(certDir, { recursive: true, force: true })
   }
 }
 
-function run(opts: SkopeoCopyOptions, args: string[]): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    if (opts.signal?.aborted) return reject(new CancelledError(`${opts.direction} cancelled`))
-    // Its own process group: a Ctrl-C reaches us, and we stop skopeo (and only skopeo) through the signal.
-    const child = spawn(opts.skopeoPath ?? 'skopeo', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-    const lines: string[] = []
-    let stderr = ''
-    let partial = ''
-    child.stdout.setEncoding('utf8')
-    child.stdout.on('data', (s: string) => {
-      partial += s
-      const parts = partial.split('\n')
-      partial = parts.pop() ?? ''
-      for (const line of parts.map((l) => l.trim()).filter(Boolean)) {
-        lines.push(line)
-        opts.onLine?.(line)
-      }
-    })
-    let errPartial = ''
-    child.stderr.setEncoding('utf8')
-    child.stderr.on('data', (s: string) => {
-      errPartial += s
-      const parts = errPartial.split('\n')
-      errPartial = parts.pop() ?? ''
-      for (const line of parts) {
-        // Debug chatter is for onDebug only: the error text is built from what skopeo says without --debug.
-        if (/level=debug/.test(line)) opts.onDebug?.(/msg="((?:[^"\\]|\\.)*)"/.exec(line)?.[1] ?? line)
+async function runSkopeo(opts: SkopeoCopyOptions, args: string[]): Promise<string[]> {
+  const lines: string[] = []
+  // Only what skopeo says without --debug goes into the error text; debug chatter is for onDebug.
+  let stderr = ''
+  const io = opts.onBytes ? new IoWatch(opts.direction === 'push' ? 'rchar' : 'wchar', opts.onBytes) : undefined
+  try {
+    const r = await run(opts.skopeoPath ?? 'skopeo', args, {
+      signal: opts.signal,
+      nothrow: true,
+      maxBytes: 64 * 1024,
+      onSpawn: (pid) => io?.watch(pid),
+      onLine: (raw, stream) => {
+        const line = raw.trim()
+        if (!line) return
+        if (stream === 'stdout') {
+          lines.push(line)
+          opts.onLine?.(line)
+        } else if (/level=debug/.test(line)) opts.onDebug?.(/msg="((?:[^"\\]|\\.)*)"/.exec(line)?.[1] ?? line)
         else stderr = `${stderr}${line}\n`.slice(-16384)
-      }
+      },
     })
-    const kill = () => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGTERM')
-      } catch {
-        // already gone
-      }
-    }
-    opts.signal?.addEventListener('abort', kill, { once: true })
-    child.once('error', (err) => {
-      opts.signal?.removeEventListener('abort', kill)
-      reject((err as NodeJS.ErrnoException).code === 'ENOENT' ? new SkopeoMissingError() : err)
-    })
-    child.once('close', (code) => {
-      opts.signal?.removeEventListener('abort', kill)
-      if (partial.trim()) lines.push(partial.trim())
-      if (errPartial.trim() && !/level=debug/.test(errPartial)) stderr += errPartial
-      if (opts.signal?.aborted) return reject(new CancelledError(`${opts.direction} of ${opts.ref.text} cancelled`))
-      if (code === 0) return resolve(lines)
-      reject(classify(opts, stderr.trim() || `skopeo exited with ${code}`))
-    })
-  })
+    if (r.spawnError === 'ENOENT') throw new SkopeoMissingError()
+    if (r.ok) return lines
+    throw classify(opts, stderr.trim() || `skopeo exited with ${r.exitCode ?? r.signal}`)
+  } catch (err) {
+    if (err instanceof CancelledError) throw new CancelledError(`${opts.direction} of ${opts.ref.text} cancelled`)
+    throw err
+  } finally {
+    io?.stop()
+  }
+}
+
+/**
+ * Bytes a transfer has moved, from the kernel's count of what skopeo read (a push reads the blobs it
+ * sends from the layout) or wrote (a pull writes the blobs it receives): skopeo prints no byte
+ * progress when its output is not a terminal. Where /proc is missing, there is simply no byte count.
+ */
+class IoWatch {
+  private timer: NodeJS.Timeout | undefined
+  constructor(private readonly field: 'rchar' | 'wchar', private readonly onBytes: (bytes: number) => void) {}
+
+  watch(pid: number): void {
+    const file = `/proc/${pid}/io`
+    let last = -1
+    this.timer = setInterval(() => {
+      readFile(file, 'utf8').then(
+        (text) => {
+          const n = Number(new RegExp(`^${this.field}: (\\d+)$`, 'm').exec(text)?.[1] ?? NaN)
+          if (Number.isFinite(n) && n !== last && this.timer) this.onBytes((last = n))
+        },
+        () => {},
+      )
+    }, 500)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+    this.timer = undefined
+  }
 }
 
 /** skopeo's (containers/image's) messages, mapped to the cause a user can act on. */

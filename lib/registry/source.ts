@@ -51,6 +51,8 @@ export function registrySource(spec: SourceSpec, hooks: RegistrySourceHooks = {}
       let artifact: VerifiedArtifact
       try {
         let n = 0
+        let written = 0
+        const report = () => status(`downloading from ${ref.host}: ${Math.round(written / 2 ** 20)} MiB (blob ${n})`)
         await skopeoCopy({
           direction: 'pull',
           layoutDir: dir,
@@ -60,7 +62,13 @@ export function registrySource(spec: SourceSpec, hooks: RegistrySourceHooks = {}
           signal: opts.signal,
           skopeoPath: hooks.skopeoPath,
           onLine: (line) => {
-            if (/^Copying (blob|config)/.test(line)) status(`downloading from ${ref.host}: blob ${++n}`)
+            if (!/^Copying (blob|config)/.test(line)) return
+            n++
+            report()
+          },
+          onBytes: (bytes) => {
+            written = bytes
+            report()
           },
         })
         status('checking every blob against its digest')

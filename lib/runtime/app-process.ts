@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { processAlive as alive } from '../process/index.ts'
 
 export interface StartAppOptions {
   command: string
@@ -58,15 +59,6 @@ export async function stopApp(pid: number, graceMs = 10_000): Promise<boolean> {
   return true
 }
 
-export function alive(pid: number | undefined): boolean {
-  if (!pid) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {

@@ -6,7 +6,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { setPriority } from 'node:os'
 import { dirname } from 'node:path'
-import { alive } from './app-process.ts'
+import { processAlive as alive } from '../process/index.ts'
 
 /** Start `node --import tsx <main> <arg>` detached; resolves with its pid once it runs. */
 export async function spawnBackground(main: string, arg: string, logFile: string): Promise<number> {

@@ -10,11 +10,13 @@
 // Persistent mode: the cluster in DATA_DIR is kept as it is; only a new, empty cluster is seeded from
 // the snapshot; migrations are applied on every start. A snapshot never overwrites persistent data.
 import type { Readable } from 'node:stream'
-import { rm } from 'node:fs/promises'
+import { createHash, type Hash } from 'node:crypto'
+import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import pg from 'pg'
 import { RotvError } from '../errors.ts'
 import { loadDump, type LoadProgress } from '../loader/index.ts'
+import { run, tail } from '../process/index.ts'
 import { applyMigrations, migrationsDigest } from '../migrations.ts'
 import {
   checkFits,
@@ -34,6 +36,13 @@ import {
   type RunningServer,
   type StagedCluster,
 } from '../postgres/index.ts'
+
+/** What brings the app's schema up to date after the snapshot is loaded. */
+export type MigrationStep =
+  /** Numbered .sql files, run by the engine's runner (recorded in schema_migrations). */
+  | { kind: 'sql'; dir: string }
+  /** The app's own migrator, with the database in PG* and DATABASE_URL; `inputs` key the warm-cluster cache. */
+  | { kind: 'command'; command: string; args: string[]; cwd: string; env: Record<string, string>; inputs: string[] }
 
 /** A verified snapshot, ready to be read as plain SQL. */
 export interface SnapshotHandle {
@@ -59,8 +68,8 @@ export interface PrepareOptions {
   dbName: string
   /** Further empty databases the original setup created (rotv_test). */
   extraDatabases: string[]
-  /** The app's SQL migrations; undefined for the database alone (start --db-only): nothing is applied. */
-  migrationsDir?: string
+  /** The app's migration step; undefined for the database alone (start --db-only) or an app that migrates itself. */
+  migrations?: MigrationStep
   /** Needed in dev mode, and in persistent mode when the cluster is new. */
   snapshot?: SnapshotHandle
   /** Dev mode: where warm clusters are kept (the data home's clusters/). */
@@ -135,8 +144,10 @@ async function prepareDev(opts: PrepareOptions): Promise<PreparedDatabase> {
   const notices: string[] = []
   const pristineDb = pristineName(opts.dbName)
   const progress = opts.onProgress ?? (() => {})
-  // no migrations at all is its own key: a --db-only cluster never stands in for a migrated one
-  const digest = opts.migrationsDir ? await migrationsDigest(opts.migrationsDir) : 'no-migrations'
+  // No migration step is its own key: a --db-only cluster never stands in for a migrated one. An app that
+  // migrates itself at boot gets this key too: what is cached is the snapshot as loaded, which is exactly
+  // what such an app starts from (it migrates the in-memory copy, never the cache entry).
+  const digest = opts.migrations ? await migrationStepDigest(opts.migrations) : 'no-migrations'
   const key = clusterCacheKey({ snapshotSha256: snapshot.sha256, pgVersion: opts.binaries.version.full, migrationsDigest: digest })
 
   if (opts.cacheDir) {
@@ -255,14 +266,67 @@ async function importSnapshot(
 }
 
 async function migrate(server: RunningServer, opts: PrepareOptions): Promise<string[]> {
-  if (!opts.migrationsDir) return []
+  const step = opts.migrations
+  if (!step) return []
+  if (step.kind === 'command') return runMigrationCommand(step, opts)
   const client = new pg.Client(server.connection(opts.dbName))
   await client.connect()
   try {
-    const result = await applyMigrations(client, opts.migrationsDir, { onApplied: (m) => opts.onProgress?.(`applied migration ${m.id}`) })
+    const result = await applyMigrations(client, step.dir, { onApplied: (m) => opts.onProgress?.(`applied migration ${m.id}`) })
     return result.applied
   } finally {
     await client.end().catch(() => {})
+  }
+}
+
+async function runMigrationCommand(step: Extract<MigrationStep, { kind: 'command' }>, opts: PrepareOptions): Promise<string[]> {
+  const shown = [step.command, ...step.args].join(' ')
+  opts.onProgress?.(`migrating: ${shown}`)
+  const result = await run(step.command, step.args, {
+    cwd: step.cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: process.env.LANG ?? 'C.UTF-8', ...step.env, ...databaseEnv(opts.port, opts.dbName) },
+    secrets: Object.values(step.env),
+    signal: opts.signal,
+    nothrow: true,
+  })
+  if (!result.ok) {
+    throw new MigrationCommandError(`the migration command failed (${result.cancelled ? 'cancelled' : `exit code ${result.exitCode}`}): ${shown}: ${tail(result.stderr || result.stdout)}`, {
+      fix: `fix the migration, or run it by hand against the running database to see the whole error (cd ${step.cwd} && ${shown})`,
+    })
+  }
+  return [shown]
+}
+
+export class MigrationCommandError extends RotvError {}
+
+/** The database as the app and its tools read it: PG* variables and DATABASE_URL, on 127.0.0.1. */
+export function databaseEnv(port: number, dbName: string): Record<string, string> {
+  return {
+    PGHOST: '127.0.0.1',
+    PGPORT: String(port),
+    PGUSER: 'postgres',
+    PGDATABASE: dbName,
+    DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/${encodeURIComponent(dbName)}`,
+  }
+}
+
+/** Changes whenever what the migration step does may change: its SQL files, or its command and inputs. */
+async function migrationStepDigest(step: MigrationStep): Promise<string> {
+  if (step.kind === 'sql') return migrationsDigest(step.dir)
+  const hash = createHash('sha256').update(JSON.stringify([step.command, step.args]))
+  for (const input of step.inputs) await hashTree(hash, input)
+  return hash.digest('hex')
+}
+
+async function hashTree(hash: Hash, path: string): Promise<void> {
+  const st = await stat(path).catch(() => undefined)
+  hash.update(`\0${path}\0`)
+  if (!st) return void hash.update('missing')
+  if (st.isFile()) return void hash.update(await readFile(path))
+  if (!st.isDirectory()) return
+  for (const name of (await readdir(path)).sort()) {
+    if (name === 'node_modules' || name === '.git') continue
+    await hashTree(hash, join(path, name))
   }
 }
 

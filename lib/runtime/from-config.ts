@@ -8,30 +8,28 @@ import type { SnapshotStore } from '../snapshots/index.ts'
 import type { SourceSpec } from '../sources/types.ts'
 import type { SnapshotHandle } from './database.ts'
 import type { HostSettings } from './host.ts'
+import { appLaunch, extraDatabases, migrationStep } from '../project/launch.ts'
 
 export class UnknownSourceError extends RotvError {}
 
-/** What the app reads from its environment, secrets included (both runtimes keep them off command lines). */
+/**
+ * What the app reads from its environment besides its database and port: the variables its project file
+ * declares, secrets included (both runtimes keep them off command lines).
+ */
 export function appSecretsEnv(config: Config): Record<string, string> {
-  const appEnv: Record<string, string> = {}
-  if (config.session.secret) appEnv.SESSION_SECRET = config.session.secret
-  if (config.oauth.google) {
-    appEnv.GOOGLE_CLIENT_ID = config.oauth.google.clientId
-    appEnv.GOOGLE_CLIENT_SECRET = config.oauth.google.clientSecret
-  }
-  if (config.adminEmail) appEnv.ADMIN_EMAIL = config.adminEmail
-  return appEnv
+  return { ...config.appVariables }
 }
 
 export function hostSettings(config: Config): HostSettings {
   const appEnv = appSecretsEnv(config)
   return {
     home: config.dataHome,
-    appDir: join(config.root, 'app'),
+    app: appLaunch(config.root, config.project),
+    migrations: migrationStep(config.root, config.project, appEnv),
     pgPort: config.pgPort,
     appPort: config.appPort,
     dbName: config.dbName,
-    extraDatabases: [`${config.dbName}_test`],
+    extraDatabases: extraDatabases(config.project, config.dbName),
     pgBinDir: config.pgBinDir,
     runAs: config.pgRunAs,
     persistentDir: config.persistentData ? config.dataDir : undefined,

@@ -40,11 +40,11 @@ export async function waitForHealth(opts: WaitForHealthOptions): Promise<HealthB
   }
 }
 
-export async function fetchHealth(url: string): Promise<{ ok: true; body: HealthBody } | { ok: false; reason: string }> {
+export async function fetchHealth(url: string, status = 200): Promise<{ ok: true; body: HealthBody } | { ok: false; reason: string }> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(5_000) })
     const body = (await res.json().catch(() => ({}))) as HealthBody & { reason?: string }
-    if (res.status === 200) return { ok: true, body }
+    if (res.status === status) return { ok: true, body }
     return { ok: false, reason: `HTTP ${res.status}${body.reason ? `: ${body.reason}` : ''}` }
   } catch (err) {
     return { ok: false, reason: (err as Error).cause ? String(((err as Error).cause as Error).message ?? (err as Error).cause) : (err as Error).message }

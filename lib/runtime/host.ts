@@ -16,10 +16,13 @@ import {
   stopServer,
   type PgBinaries,
 } from '../postgres/index.ts'
-import { alive, startApp, stopApp } from './app-process.ts'
-import { discardDevData, prepareDatabase, type PendingWarmSave, type SnapshotHandle } from './database.ts'
-import { ensureFrontendBuilt } from './frontend.ts'
-import { fetchHealth, waitForHealth, type HealthBody } from './health.ts'
+import { processAlive as alive } from '../process/index.ts'
+import type { AppLaunch } from '../project/launch.ts'
+import { startApp, stopApp } from './app-process.ts'
+import { ensureBuilt } from './build-step.ts'
+import { databaseEnv, discardDevData, prepareDatabase, type MigrationStep, type PendingWarmSave, type SnapshotHandle } from './database.ts'
+import type { HealthBody } from './health.ts'
+import { describeReadiness, probe, readyLineText, waitForReady } from './readiness.ts'
 import { resetToPristine, spawnSpareCopy, type SpareJob } from './spare.ts'
 import { clearState, readState, writeState, type RunState } from './state.ts'
 import { cleanUpInterruptedStart, clearStartRecord, findInterruptedStart, recordStart, type InterruptedStart } from './interrupted-start.ts'
@@ -28,8 +31,10 @@ import { cancelWarmSave, spawnWarmSave, waitForWarmSave, warmSaveRunning } from 
 export interface HostSettings {
   /** Data home (~/.rotv): logs, run state, warm clusters. */
   home: string
-  /** Directory of the app (holds server/index.js and migrations/). */
-  appDir: string
+  /** The app as the project file declares it; undefined for a database-only project. */
+  app?: AppLaunch
+  /** The app's migration step after the snapshot is loaded (none: the app migrates itself, or there is no app). */
+  migrations?: MigrationStep
   pgPort: number
   appPort: number
   dbName: string
@@ -57,8 +62,10 @@ export interface StartResult {
   url: string
   /** postgres:// on 127.0.0.1, for psql or any client. */
   databaseUrl: string
-  /** Undefined with dbOnly (no app to ask). */
+  /** The health answer's body (http readiness); undefined with dbOnly (no app to ask). */
   health?: HealthBody
+  /** The project's ready line (e.g. row counts), when it declares one. */
+  readyLine?: string
   state: RunState
   notices: string[]
   migrationsApplied: string[]
@@ -119,7 +126,8 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
     await clearStartRecord(settings.home)
   }
   // The page builds while the database is prepared; its outcome is awaited before the app starts.
-  const frontend = (opts.dbOnly ? Promise.resolve(false) : ensureFrontendBuilt(settings.appDir, opts.signal)).then(
+  const app = opts.dbOnly ? undefined : settings.app
+  const frontend = (app?.build ? ensureBuilt(app.build, opts.signal) : Promise.resolve(false)).then(
     (built) => ({ built, error: undefined }),
     (error: unknown) => ({ built: false, error }),
   )
@@ -133,7 +141,7 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
       logFile: logs.postgres,
       dbName: settings.dbName,
       extraDatabases: opts.dbOnly ? [] : settings.extraDatabases,
-      migrationsDir: opts.dbOnly ? undefined : join(settings.appDir, 'migrations'),
+      migrations: opts.dbOnly ? undefined : settings.migrations,
       snapshot: opts.snapshot,
       cacheDir: mode === 'dev' ? join(settings.home, 'clusters') : undefined,
       limitBytes: mode === 'dev' ? settings.tmpfsLimitBytes : undefined,
@@ -162,39 +170,39 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
       logs,
       prepared: db.prepared,
       limitBytes: mode === 'dev' ? settings.tmpfsLimitBytes : undefined,
-      dbOnly: opts.dbOnly || undefined,
+      dbOnly: !app || undefined,
+      readiness: app?.readiness,
+      readyLine: app?.readyLine,
+      appCwd: app?.cwd,
     }
     pendingSave = db.warmSave
     await writeState(settings.home, state)
     await clearStartRecord(settings.home) // the run state covers it all from here
 
     const databaseUrl = databaseUrlOf(state)
-    if (opts.dbOnly) {
+    if (!app) {
       await pristineReady
       await afterReady(state)
       return { url: databaseUrl, databaseUrl, state, notices, migrationsApplied: [] }
     }
     const page = await frontend
     if (page.error) throw page.error
-    if (page.built) notices.push("built the app's page (app/public)")
+    if (page.built) notices.push(`ran the build step (${[app.build!.command, ...app.build!.args].join(' ')})`)
     progress('starting the app')
-    const app = await startApp({
-      command: process.execPath,
-      args: [join(settings.appDir, 'server', 'index.js')],
-      cwd: settings.appDir,
-      env: appEnvironment(settings),
-      logFile: logs.app,
-      foreground: opts.foreground,
-    })
-    appPid = app.pid
-    state.appPid = app.pid
+    const env = appEnvironment(settings)
+    const child = await startApp({ command: app.command, args: app.args, cwd: app.cwd, env, logFile: logs.app, foreground: opts.foreground })
+    appPid = child.pid
+    state.appPid = child.pid
     await writeState(settings.home, state)
     let exitedWith: string | undefined
-    void app.exited.then((e) => (exitedWith = `exit code ${e.code ?? e.signal}`))
+    void child.exited.then((e) => (exitedWith = `exit code ${e.code ?? e.signal}`))
     const url = `http://localhost:${settings.appPort}`
-    progress(`waiting for ${url}/api/health`)
-    const health = await waitForHealth({
-      url: `http://127.0.0.1:${settings.appPort}/api/health`,
+    progress(`waiting for ${describeReadiness(app.readiness, settings.appPort)}`)
+    const { health } = await waitForReady({
+      readiness: app.readiness,
+      port: settings.appPort,
+      env,
+      cwd: app.cwd,
       timeoutMs: opts.healthTimeoutMs ?? 60_000,
       signal: opts.signal,
       died: () => exitedWith,
@@ -203,7 +211,8 @@ export async function startHost(settings: HostSettings, opts: StartOptions = {})
     if (pristineReady && !pristineDone) progress('finishing the pristine copy for reset')
     await pristineReady
     await afterReady(state)
-    return { url, databaseUrl, health, state, notices, migrationsApplied: db.migrationsApplied, exited: opts.foreground ? app.exited : undefined }
+    const readyLine = await readyLineText(app.readyLine, health, serverConnection({ port: settings.pgPort, database: settings.dbName })).catch(() => undefined)
+    return { url, databaseUrl, health, readyLine, state, notices, migrationsApplied: db.migrationsApplied, exited: opts.foreground ? child.exited : undefined }
   } catch (err) {
     await frontend
     await cleanup()
@@ -259,7 +268,7 @@ export async function stopHost(home: string): Promise<StopResult> {
 export interface HostStatus {
   running: boolean
   state?: RunState
-  app: { running: boolean; pid?: number; healthy: boolean; health?: HealthBody; reason?: string }
+  app: { running: boolean; pid?: number; healthy: boolean; health?: HealthBody; readyLine?: string; reason?: string }
   postgres: { running: boolean; pid?: number; databaseBytes?: number }
   /** Dev mode: a spare copy is ready, so the next reset is renames only. */
   spareReady?: boolean
@@ -274,7 +283,7 @@ export async function hostStatus(home: string): Promise<HostStatus> {
   if (!state) return { running: false, app: { running: false, healthy: false }, postgres: { running: false }, interrupted: await findInterruptedStart(home) }
   const pgStatus = existsSync(state.pgdata) ? await serverStatus(state.pgdata) : { running: false as const, pid: undefined }
   const appRunning = alive(state.appPid)
-  const health = appRunning ? await fetchHealth(`http://127.0.0.1:${state.appPort}/api/health`) : undefined
+  const health = appRunning && state.readiness ? await probe({ readiness: state.readiness, port: state.appPort, cwd: state.appCwd }) : undefined
   let databaseBytes: number | undefined
   let spareReady: boolean | undefined
   if (pgStatus.running) {
@@ -296,6 +305,7 @@ export async function hostStatus(home: string): Promise<HostStatus> {
       pid: state.appPid,
       healthy: health?.ok ?? false,
       health: health?.ok ? health.body : undefined,
+      readyLine: health?.ok && pgStatus.running ? await readyLineText(state.readyLine, health.body, serverConnection({ port: state.pgPort, database: state.dbName })).catch(() => undefined) : undefined,
       reason: health && !health.ok ? health.reason : undefined,
     },
     postgres: { running: pgStatus.running, pid: pgStatus.pid, databaseBytes },
@@ -336,10 +346,7 @@ function appEnvironment(settings: HostSettings): NodeJS.ProcessEnv {
     NODE_ENV: settings.persistentDir ? 'production' : 'development',
     HOST: '127.0.0.1',
     PORT: String(settings.appPort),
-    PGHOST: '127.0.0.1',
-    PGPORT: String(settings.pgPort),
-    PGUSER: 'postgres',
-    PGDATABASE: settings.dbName,
+    ...databaseEnv(settings.pgPort, settings.dbName),
     ...settings.appEnv,
   }
 }

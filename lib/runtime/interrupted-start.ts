@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { resolveBinaries, serverStatus, stopServer } from '../postgres/index.ts'
-import { alive } from './app-process.ts'
+import { processAlive as alive } from '../process/index.ts'
 import { discardDevData } from './database.ts'
 import { readRunFile, writeRunFile } from './state.ts'
 

@@ -2,6 +2,7 @@
 // processes) find what `start` left running. Written atomically; a reader never sees half a file.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import type { Readiness, ReadyLine } from '../project/define.ts'
 
 export interface RunState {
   runtime: 'host'
@@ -26,8 +27,12 @@ export interface RunState {
   prepared: 'imported' | 'warm' | 'kept'
   /** Dev mode: the in-memory limit (TMPFS_SIZE), which the spare copy for reset stays within. */
   limitBytes?: number
-  /** Started with --db-only: PostgreSQL alone, no app. */
+  /** Started with --db-only (or a project without an app): PostgreSQL alone, no app. */
   dbOnly?: boolean
+  /** The project's readiness check and ready line, for `status`. */
+  readiness?: Readiness
+  readyLine?: ReadyLine
+  appCwd?: string
 }
 
 export function statePath(home: string): string {

@@ -3,6 +3,7 @@
 import { open, readFile, rm, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
+import { processAlive } from '../process/index.ts'
 import { SnapshotBusyError } from './errors.ts'
 
 export const LOCK_FILE = '.pull.lock'
@@ -54,12 +55,7 @@ function isStale(owner: LockOwner): boolean {
   // Another machine's pid cannot be checked (shared home): trust its lock for a day.
   if (owner.host !== hostname()) return Date.now() - Date.parse(owner.startedAt) > 24 * 3600_000
   if (owner.pid === process.pid) return false
-  try {
-    process.kill(owner.pid, 0)
-    return false
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH'
-  }
+  return !processAlive(owner.pid)
 }
 
 async function ageMs(path: string): Promise<number> {

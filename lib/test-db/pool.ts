@@ -7,6 +7,7 @@
 // and no lock outlives a crashed worker.
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
+import { processAlive } from '../process/index.ts'
 import { formatBytes, ident, InsufficientSpaceError } from '../postgres/index.ts'
 
 export interface PoolServer {
@@ -163,14 +164,6 @@ function parseName(db: string, name: string): PoolEntry | undefined {
   return { name, state: 'leased', pid, alive: processAlive(pid) }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 function urlOf(conn: pg.ClientConfig, db: string): string {
   return `postgres://${conn.user ?? 'postgres'}@${conn.host ?? '127.0.0.1'}:${conn.port ?? 5432}/${encodeURIComponent(db)}`
