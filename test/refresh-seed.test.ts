@@ -35,13 +35,13 @@ const seed = (...args: string[]) => runCli(['seed', '--json', '--dotenv', envFil
 
 t.test('first pull in full, then incremental after a change, --full on demand', async (t) => {
   const first = await seed()
-  t.equal(first.code, 0, first.all)
+  t.equal(first.code, 0, 'seed succeeds', { output: first.code === 0 ? '' : first.all })
   const data = (r: typeof first) => findData(r.stdout)
   t.equal(data(first).incremental, false)
 
   await pg.psql('rotv', ['-c', `UPDATE pois SET name = 'renamed' WHERE id = 77; DELETE FROM pois WHERE id = 5000; INSERT INTO pois (name) VALUES ('fresh'); INSERT INTO visits VALUES (now(), 1)`])
   const second = await seed()
-  t.equal(second.code, 0, second.all)
+  t.equal(second.code, 0, 'seed succeeds', { output: second.code === 0 ? '' : second.all })
   const d = data(second)
   t.match(second.all, /refreshing incrementally against snapshot "production"/)
   t.equal(d.incremental, true, 'incremental by itself')
@@ -51,7 +51,7 @@ t.test('first pull in full, then incremental after a change, --full on demand', 
   t.same((d.tables as Record<string, number>), { 'public.pois': 20000, 'public.visits': 101 })
 
   const full = await seed('--full', '--as', 'full-copy')
-  t.equal(full.code, 0, full.all)
+  t.equal(full.code, 0, 'seed succeeds', { output: full.code === 0 ? '' : full.all })
   t.equal(data(full).incremental, false)
   t.same(data(full).tables, d.tables, 'the same rows as a full pull')
 })
