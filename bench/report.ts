@@ -21,6 +21,10 @@ export function addRatios(cases: CaseResult[]): void {
   const psql = cases.find((c) => c.id === 'loader:psql' && c.status === 'ok')?.medianMs
   const loader = cases.find((c) => c.id === 'loader:loader' && c.status === 'ok')
   if (psql && loader?.medianMs) loader.speedupVsBaseline = psql / loader.medianMs
+  // a team's first start from the registry against seeding from production then starting, same run
+  const seedStart = cases.find((c) => c.id === 'registry:seed-start' && c.status === 'ok')?.medianMs
+  const pullStart = cases.find((c) => c.id === 'registry:pull-start' && c.status === 'ok')
+  if (seedStart && pullStart?.medianMs) pullStart.speedupVsBaseline = seedStart / pullStart.medianMs
   const base = cases.find((c) => c.id === 'baseline' && c.status === 'ok')?.medianMs
   if (!base) return
   for (const c of cases) {

@@ -13,7 +13,7 @@ import { baselineContext, runBaseline } from './cases/baseline.ts'
 import { runContainerCases } from './cases/container.ts'
 import { LOADER_SMALL_SIZE, runLoaderCases } from './cases/loader.ts'
 import { HostEnvironment, prebuildFrontend, storeSnapshot, type StoredSnapshot } from './cases/host.ts'
-import { runSeedPull, startSeedFixture } from './cases/seed.ts'
+import { runSeedPull, startSeedFixture, type SeedFixture } from './cases/seed.ts'
 import { runAnonymizePulls } from './cases/anonymize.ts'
 import { runRegistryCases } from './cases/registry.ts'
 import { Cleanup } from './cleanup.ts'
@@ -52,6 +52,20 @@ async function main(): Promise<number> {
   let sizes: SizeFigures | undefined
   let dump = { path: '', bytes: 0, generateMs: 0 }
   let coldSamples: Sample[] = []
+  // Production PostgreSQL 15 + sshd with the demo data: loaded once (not timed), for the seed and registry cases.
+  let fixture: Promise<SeedFixture> | undefined
+  const seedFixture = (): Promise<SeedFixture> => {
+    if (!fixture) {
+      log('starting production PostgreSQL 15 + loopback sshd and loading the same demo data (not timed)')
+      fixture = startSeedFixture({ size: opts.sizeBytes, seed: opts.seed, cleanup }).then((f) => {
+        log(`production loaded in ${secs(f.loadMs)}`)
+        machine.postgres.productionServer = f.serverVersion
+        machine.postgres.pgDump = f.pgDumpVersion
+        return f
+      })
+    }
+    return fixture
+  }
 
   try {
     const work = await mkdtemp(join(tmpdir(), 'rotv-bench-'))
@@ -83,7 +97,7 @@ async function main(): Promise<number> {
       log('gzip -6 of the dump (the at-rest reference)')
       const gz = await gzipSize(dump.path, 6, cleanup.signal)
       sizes = { plainBytes: dump.bytes, atRestBytes: stored.manifest.compressedBytes, atRestCompression: `${AT_REST_COMPRESSION} q${BROTLI_QUALITY}`, gzip6Bytes: gz.bytes, gzip6Ms: gz.ms }
-      cases.push(...(await seedCases(opts, cleanup, machine, sizes)))
+      cases.push(...(await seedCases(opts, cleanup, sizes, seedFixture)))
     }
 
     if (want('anonymize')) {
@@ -93,7 +107,7 @@ async function main(): Promise<number> {
 
     if (want('registry') && stored) {
       log('push and pull of the stored snapshot through a registry on loopback')
-      cases.push(...(await runRegistryCases({ storeHome: stored.storeHome, snapshotName: stored.manifest.name, repeat: opts.repeat, cleanup, log })))
+      cases.push(...(await runRegistryCases({ storeHome: stored.storeHome, snapshotName: stored.manifest.name, repeat: opts.repeat, cleanup, log, teamStart: { repoRoot, stored, seedFixture } })))
     }
 
     if (want('loader')) {
@@ -313,11 +327,10 @@ async function hostCases(
   }
 }
 
-async function seedCases(opts: BenchOptions, cleanup: Cleanup, machine: BenchReport['machine'], sizes: SizeFigures): Promise<CaseResult[]> {
-  log('starting production PostgreSQL 15 + loopback sshd and loading the same demo data (not timed)')
+async function seedCases(opts: BenchOptions, cleanup: Cleanup, sizes: SizeFigures, seedFixture: () => Promise<SeedFixture>): Promise<CaseResult[]> {
   let fixture
   try {
-    fixture = await startSeedFixture({ size: opts.sizeBytes, seed: opts.seed, cleanup })
+    fixture = await seedFixture()
   } catch (err) {
     if (cleanup.wasInterrupted) throw err
     const reason = (err as Error).message.split('\n')[0]
@@ -326,9 +339,6 @@ async function seedCases(opts: BenchOptions, cleanup: Cleanup, machine: BenchRep
       { id: 'seed:ssh-c', label: 'seed over ssh, ssh -C', status: 'failed', reason, samples: [] },
     ]
   }
-  log(`production loaded in ${secs(fixture.loadMs)}`)
-  machine.postgres.productionServer = fixture.serverVersion
-  machine.postgres.pgDump = fixture.pgDumpVersion
   const f = fixture
   const variants = [
     { id: 'seed:gzip' as const, label: 'seed over ssh, gzip -1 on the wire', wire: true },

@@ -33,6 +33,8 @@ t.test('loadDump reproduces a rich pg_dump exactly', async (t) => {
       connection: { connectionString: pg.url('copy1') },
       input: openDumpFile(source),
       parallel: 3,
+      // the workers' path (a file this small would load on one connection by default)
+      smallDumpBytes: 0,
       onProgress: (p) => progress.push(p),
       progressIntervalMs: 0,
     })
@@ -199,4 +201,21 @@ t.test("a dump's own transaction keeps everything inside it on one connection, C
   t.same(result.rows, { 'public.t': 2 })
   const { stdout } = await pg.psql('txn', ['-At', '-c', "SELECT count(*), to_regclass('public.t_a_idx') IS NOT NULL FROM public.t"])
   t.equal(stdout.trim(), '2|t')
+})
+
+t.test('a small dump file loads on one connection by default (as psql does); a big one opens the workers', async (t) => {
+  const pg = await startProductionPostgres({ databases: ['small', 'big', 'hinted'] })
+  const dir = await mkdtemp(join(tmpdir(), 'rotv-loader-small-'))
+  t.teardown(async () => {
+    await pg.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+  const file = join(dir, 'small.sql')
+  await writeFile(file, 'CREATE TABLE public.t (a integer PRIMARY KEY);\nCOPY public.t (a) FROM stdin;\n1\n2\n\\.\n-- PostgreSQL database dump complete\n')
+  const small = await loadDump({ connection: { connectionString: pg.url('small') }, input: openDumpFile(file), parallel: 2 })
+  t.same([small.connections, small.rows], [1, { 'public.t': 2 }], 'one connection, the rows loaded')
+  const hinted = await loadDump({ connection: { connectionString: pg.url('hinted') }, input: openDumpFile(file), parallel: 2, sizeHint: 1 << 30 })
+  t.same([hinted.connections, hinted.rows], [3, { 'public.t': 2 }], 'a size over the threshold: main + 2 workers')
+  const stream = await loadDump({ connection: { connectionString: pg.url('big') }, input: Readable.from([await readFile(file)]), parallel: 2 })
+  t.equal(stream.connections, 3, 'size unknown (a stream): the workers, as before')
 })

@@ -62,7 +62,11 @@ export interface LoadDumpOptions {
    * set-up costs more than they save there.
    */
   sizeHint?: number
-  /** Below this size (sizeHint) no worker connections are opened. Default 0 (off): with SMALL_DUMP_BYTES as the default, test/loader-spread.test.ts hung; not yet understood. */
+  /**
+   * Below this size (sizeHint) no worker connections are opened. Default SMALL_DUMP_BYTES; 0 turns it
+   * off. (It was off by default once because a test "hung": that was tap diffing megabytes of rows
+   * after the spread test's assertions failed, the test needing workers; it now asks for them.)
+   */
   smallDumpBytes?: number
 }
 
@@ -109,6 +113,8 @@ export interface LoadResult {
   dumpedBy?: string
   /** Things skipped on purpose (e.g. \connect, settings this server does not know). */
   warnings: string[]
+  /** Connections the load opened: 1 for a small dump (see LoadDumpOptions.smallDumpBytes), else 1 + workers. */
+  connections: number
 }
 
 export async function loadDump(opts: LoadDumpOptions): Promise<LoadResult> {
@@ -198,7 +204,7 @@ class DumpLoad {
   constructor(private readonly opts: LoadDumpOptions) {
     this.parallel = Math.max(1, Math.floor(opts.parallel ?? defaultParallelism()))
     const size = opts.sizeHint ?? (isDumpFile(opts.input) && opts.input.compression === 'none' ? opts.input.fileBytes : undefined)
-    this.serialMode = size !== undefined && size < (opts.smallDumpBytes ?? 0)
+    this.serialMode = size !== undefined && size < (opts.smallDumpBytes ?? SMALL_DUMP_BYTES)
     this.splitCopyBytes = opts.splitCopyBytes && opts.splitCopyBytes > 0 ? opts.splitCopyBytes : Infinity
     if (isDumpFile(opts.input)) {
       this.file = opts.input
@@ -236,6 +242,7 @@ class DumpLoad {
         dumpedFrom: this.dumpedFrom,
         dumpedBy: this.dumpedBy,
         warnings: this.warnings,
+        connections: 1 + this.workers.length,
       }
     } catch (err) {
       this.fail(err)
