@@ -59,6 +59,7 @@ t.test('save (stopping the running server), restore into a new dir, start: the r
   t.teardown(() => server.stop('immediate'))
   t.equal(await scalar(server.connection('rotv'), 'SELECT count(*)::int FROM poi'), 50_000)
   t.equal(await scalar(server.connection('rotv'), "SELECT name FROM poi WHERE id = 4242"), 'poi 4242')
+  t.equal(await scalar(server.connection('rotv'), 'SHOW data_checksums'), 'on', 'initCluster makes clusters with data checksums')
 })
 
 t.test('restore refuses an entry bigger than TMPFS_SIZE before copying', async (t) => {
@@ -94,6 +95,13 @@ const corruptions: Array<[string, (entry: string) => Promise<void>, RegExp]> = [
     buf[16] = buf[16]! ^ 0xff
     await writeFile(f, buf)
   }, /pg_control content differs/],
+  ['a byte flipped deep in a relation file (same size, same head and tail)', async (entry) => {
+    const big = await largestFile(join(entry, 'pgdata', 'base'))
+    const buf = await readFile(big)
+    const at = Math.floor(buf.length / 2) + 123
+    buf[at] = buf[at]! ^ 0x01
+    await writeFile(big, buf)
+  }, /base\/\d+\/\d+ content differs/],
   ['a flipped manifest', async (entry) => {
     const f = join(entry, 'manifest.json')
     const m = JSON.parse(await readFile(f, 'utf8'))

@@ -1,7 +1,7 @@
 // The main job, end to end through the CLI: start on the demo snapshot in memory, the original setup's
 // own checks (371 POIs, /api/destinations length 178), a clean slate across restarts, warm starts,
 // reset, persistent mode, and the failures a user meets.
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -115,7 +115,44 @@ t.test('start on the demo snapshot, clean slate across restarts, warm start, res
   t.same(await sql(e, "SELECT count(*)::int AS n FROM pois WHERE name = 'Test POI'"), [{ n: 0 }], 'clean slate: the Test POI is gone')
   t.same(await sql(e, 'SELECT count(*)::int AS n FROM pois'), [{ n: 371 }])
   t.equal(cli(e, ['stop']).code, 0)
+
+  // a byte flipped deep in a relation file of the cached cluster (same size, head and tail intact):
+  // found before use, the entry discarded, the snapshot imported instead, saying why
+  const entry = cacheEntries(e.home)
+  t.equal(entry.length, 1, `one warm cluster cached: ${entry.join(', ')}`)
+  const relation = largestFile(join(entry[0]!, 'pgdata', 'base'))
+  const bytes = readFileSync(relation)
+  const at = Math.floor(bytes.length / 2) + 77
+  bytes[at] = bytes[at]! ^ 0x20
+  writeFileSync(relation, bytes)
+  const third = cli(e, ['start', '--json'])
+  t.equal(third.code, 0, third.stderr)
+  t.equal(JSON.parse(third.stdout).tasks.at(-1).result.prepared, 'imported', 'the damaged warm cluster was not used')
+  t.match(third.all, /the cached cluster pg17-[0-9a-f]+ was unusable \(base\/\d+\/\d+ content differs\) and has been removed; importing the snapshot instead/)
+  t.same(await sql(e, 'SELECT count(*)::int AS n FROM pois'), [{ n: 371 }], 'the right rows, from the snapshot')
+  t.equal(cli(e, ['stop']).code, 0)
 })
+
+/** Warm cluster cache entries (directories holding a manifest.json) anywhere under the data home. */
+function cacheEntries(home: string): string[] {
+  const out: string[] = []
+  for (const rel of readdirSync(home, { recursive: true }) as string[]) {
+    if (rel.endsWith('/manifest.json') && existsSync(join(home, rel.slice(0, -'/manifest.json'.length), 'pgdata', 'global', 'pg_control'))) {
+      out.push(join(home, rel.slice(0, -'/manifest.json'.length)))
+    }
+  }
+  return out
+}
+
+function largestFile(dir: string): string {
+  let best = { path: '', size: -1 }
+  for (const rel of readdirSync(dir, { recursive: true }) as string[]) {
+    const path = join(dir, rel)
+    const size = statSync(path).isFile() ? statSync(path).size : -1
+    if (size > best.size) best = { path, size }
+  }
+  return best.path
+}
 
 t.test('what a newcomer reads: one summary, one line of features off, Ctrl-C in logs is "stopped", fix lines that fix', async (t) => {
   const e = await environment(t)

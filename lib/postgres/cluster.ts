@@ -95,6 +95,8 @@ export async function initCluster(options: InitClusterOptions): Promise<InitClus
       '-E', 'UTF8',
       `--locale=${opts.locale ?? 'C.UTF-8'}`,
       '--no-instructions',
+      // a damaged page is an error ("page verification failed"), never a silently changed row
+      '--data-checksums',
       // Dev clusters are thrown away; syncing them to a tmpfs is wasted time.
       ...(mode === 'dev' ? ['--no-sync'] : []),
     ]
