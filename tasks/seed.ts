@@ -3,7 +3,8 @@ import { describeFindings } from '../lib/anonymize/report.ts'
 import { RotvError } from '../lib/errors.ts'
 import { openStore } from '../lib/snapshots/index.ts'
 import { registrySource } from '../lib/registry/index.ts'
-import { sourceSpec } from '../lib/runtime/from-config.ts'
+import { hostSettings, sourceSpec } from '../lib/runtime/from-config.ts'
+import { pullSnapshot } from '../lib/refresh/index.ts'
 import { defineTask } from '../lib/tasks/types.ts'
 import { mb, seconds } from './format.ts'
 
@@ -18,6 +19,7 @@ export default defineTask({
     { name: 'anonymize', type: 'flag', description: 'rewrite personal data in flight by anonymize.config.ts (default: ANONYMIZE); needs ANONYMIZE_SALT' },
     { name: 'no-anonymize', type: 'flag', description: 'store the data as pulled, even with ANONYMIZE=true' },
     { name: 'strict', type: 'flag', description: 'with anonymization: uncovered personal-looking columns and stale rules fail the pull (default: ANONYMIZE_STRICT)' },
+    { name: 'full', type: 'flag', description: 'pull everything, even when a previous snapshot of this source allows an incremental refresh' },
     { name: 'rules', type: 'string', description: 'anonymization rules file (default: anonymize.config.ts)' },
   ],
   examples: [
@@ -26,6 +28,7 @@ export default defineTask({
     'npx tsx Taskfile.ts seed --as prod-2026-01    # keep a named copy',
     'npx tsx Taskfile.ts seed --anonymize --as shareable   # no personal data reaches the disk',
     'npx tsx Taskfile.ts seed --from-file dump.sql.gz --as from-alice',
+    'npx tsx Taskfile.ts seed --full               # no incremental refresh: pull everything',
   ],
   async run(ctx, io) {
     const config = ctx.loaded.config
@@ -48,12 +51,17 @@ export default defineTask({
     if (anonymize) io.log(`anonymizing in flight by ${anonymize.rulesOrigin ?? 'the rules'}${anonymize.strict ? ' (strict)' : ''}`)
     // The registry source reports its download and digest checks, which come before any SQL flows.
     const source = spec.kind === 'registry' ? registrySource(spec, { onStatus: (s) => io.progress(s) }) : spec
-    const manifest = await store.pull(source, {
-      as,
+    const pulled = await pullSnapshot(store, spec, source, {
+      as: as ?? spec.name,
+      full: inv?.options.full === true || fromFile !== undefined,
+      local: hostSettings(config),
+      onDecision: (line) => io.log(line),
+      onStatus: (line) => io.progress(line),
       signal: ctx.signal,
       anonymize,
       onProgress: (p) => io.progress(`${mb(p.bytes)} received at ${mb(p.bytesPerSecond)}/s, ${mb(p.dumpBytes)} of SQL, ${seconds(p.elapsedMs)}`),
     })
+    const manifest = pulled.manifest
     for (const w of manifest.anonymization?.warnings ?? []) io.warn(`anonymization: ${w}`)
     const scan = manifest.anonymization?.leakScan
     if (scan) {
@@ -68,6 +76,12 @@ export default defineTask({
       ? `, anonymized (rules ${manifest.anonymization.rulesSha256.slice(0, 12)}, salt ${manifest.anonymization.saltFingerprint})`
       : ''
     const summary = `snapshot "${manifest.name}": ${manifest.totalRows.toLocaleString('en-US')} rows, ${mb(manifest.uncompressedBytes)} of SQL stored as ${mb(manifest.compressedBytes)}${anon}`
-    return { summary, data: manifest }
+    const refreshed = pulled.incremental
+      ? `; incremental: ${pulled.tablesChanged} tables changed (${pulled.chunksChanged} key ranges), ${mb(pulled.bytesReceived)} received`
+      : ''
+    return {
+      summary: `${summary}${refreshed}`,
+      data: { ...manifest, incremental: pulled.incremental, bytesReceived: pulled.bytesReceived, tablesChanged: pulled.tablesChanged ?? null, chunksChanged: pulled.chunksChanged ?? null },
+    }
   },
 })

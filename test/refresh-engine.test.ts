@@ -10,19 +10,23 @@ import { pipeline } from 'node:stream/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startProductionPostgres, type TestPostgres } from './helpers/production-postgres.ts'
+import { startSshd, type TestSshd } from './helpers/sshd.ts'
+import { execFileSync } from 'node:child_process'
 import { openStore, type SnapshotStore } from '../lib/snapshots/index.ts'
 import { incrementalSource, PSQL_SESSION_FLAGS, RefreshSessionError, type RefreshStats, type SessionCommand } from '../lib/refresh/index.ts'
 import type { SourceSpec } from '../lib/sources/index.ts'
-import { caught } from './helpers/snapshot-checks.ts'
+import { caught, dirFingerprint } from './helpers/snapshot-checks.ts'
+import { CancelledError } from '../lib/errors.ts'
 
 let pg: TestPostgres
+let sshd: TestSshd
 let work: string
 let store: SnapshotStore
 
 const ROWS = 40_000
 
 t.before(async () => {
-  pg = await startProductionPostgres({ databases: ['rotv', 'previous', 'inc', 'full'] })
+  ;[pg, sshd] = await Promise.all([startProductionPostgres({ databases: ['rotv', 'previous', 'inc', 'full'] }), startSshd()])
   work = await mkdtemp(join(tmpdir(), 'rotv-refresh-'))
   store = openStore(join(work, 'home'))
   await pg.psql('rotv', ['-c', `
@@ -46,7 +50,7 @@ t.before(async () => {
 })
 
 t.teardown(async () => {
-  await pg?.stop()
+  await Promise.all([pg?.stop(), sshd?.stop()])
   if (work) await rm(work, { recursive: true, force: true })
 })
 
@@ -81,6 +85,31 @@ t.test('a refresh after a 1% change equals a full pull, from a fraction of its b
     'public.added: new table', 'public.audit_log: no integer key', 'public.legacy: definition changed',
   ])
   t.equal(stats!.tablesChanged, 5, 'items and orders by ranges, three copied whole')
+})
+
+t.test('through ssh, with nothing changed since: nothing fetched, the same content', async (t) => {
+  // The local copy now holds the state of the last refresh.
+  await pg.psql('previous', ['-c', 'DROP SCHEMA public CASCADE; CREATE SCHEMA public'])
+  await load('incremental', 'previous')
+  let stats: RefreshStats | undefined
+  const spec: SourceSpec = { name: 'production', kind: 'ssh', host: '127.0.0.1', sshConfigFile: sshd.configFile, database: 'rotv', dbUser: 'postgres', dbHost: '127.0.0.1', dbPort: pg.port }
+  const m = await store.pull(incrementalSource(spec, { local: localSession('previous'), onStats: (s) => (stats = s) }), { as: 'over-ssh' })
+  t.same(m.tables, (await store.get('full'))!.tables)
+  t.equal(stats!.chunksChanged, 0, 'no key range fetched')
+  t.same(stats!.copiedWhole.map((c) => c.table), ['public.audit_log'], 'only the table without a key is copied')
+  t.comment(`0% changed over ssh: ${stats!.bytesReceived} bytes vs ${(await store.get('full'))!.uncompressedBytes} for a full pull`)
+})
+
+t.test('a refresh interrupted half-way keeps the previous snapshot and leaves no process behind', async (t) => {
+  const dir = store.pathOf('incremental')
+  const before = await dirFingerprint(dir)
+  const ac = new AbortController()
+  const source = incrementalSource(urlSpec(), { local: localSession('previous') })
+  const err = await caught(store.pull(source, { as: 'incremental', signal: ac.signal, onProgress: (p) => p.bytes > 0 && ac.abort() }))
+  t.type(err, CancelledError)
+  t.same(await dirFingerprint(dir), before, 'snapshot files byte for byte as before')
+  const left = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes('psql') && l.includes(String(pg.port)) && l.includes('previous'))
+  t.same(left, [], 'no psql left running')
 })
 
 t.test('a refresh whose local side fails stops with a clear error and keeps the previous snapshot', async (t) => {

@@ -28,18 +28,40 @@ export function endpointFor(spec: SourceSpec): Endpoint {
 
 function urlEndpoint(spec: SourceSpec): Endpoint {
   const url = parseDatabaseUrl(spec)
-  const env: NodeJS.ProcessEnv = { ...process.env }
+  // The whole URL counts as a secret (it may carry a password), so none of it goes on a command line:
+  // libpq takes every part from the environment.
+  const env: NodeJS.ProcessEnv = { ...process.env, ...libpqEnv(spec.url!) }
   if (url.password !== undefined) env.PGPASSWORD = url.password
   const pgDump = spec.pgDumpPath ?? 'pg_dump'
   const psql = spec.pgDumpPath ? join(dirname(spec.pgDumpPath), 'psql') : 'psql'
   const description = `url ${url.redacted}`
   return {
     description,
-    psql: () => ({ command: psql, args: [...PSQL_SESSION_FLAGS, `--dbname=${url.withoutPassword}`], env, secrets: [url.password], description: `psql ${url.redacted}` }),
-    pgDump: (extra) => ({
-      command: pgDump, args: [...PG_DUMP_FLAGS, ...extra, `--dbname=${url.withoutPassword}`], env, secrets: [url.password], description: `pg_dump ${url.redacted}`,
-    }),
+    psql: () => ({ command: psql, args: [...PSQL_SESSION_FLAGS], env, secrets: [url.password], description: `psql ${url.redacted}` }),
+    pgDump: (extra) => ({ command: pgDump, args: [...PG_DUMP_FLAGS, ...extra], env, secrets: [url.password], description: `pg_dump ${url.redacted}` }),
   }
+}
+
+const LIBPQ_PARAMS: Record<string, string> = {
+  sslmode: 'PGSSLMODE', sslrootcert: 'PGSSLROOTCERT', sslcert: 'PGSSLCERT', sslkey: 'PGSSLKEY', sslcrl: 'PGSSLCRL',
+  connect_timeout: 'PGCONNECT_TIMEOUT', application_name: 'PGAPPNAME', options: 'PGOPTIONS', target_session_attrs: 'PGTARGETSESSIONATTRS',
+  gssencmode: 'PGGSSENCMODE', channel_binding: 'PGCHANNELBINDING', host: 'PGHOST', port: 'PGPORT', user: 'PGUSER', dbname: 'PGDATABASE',
+}
+
+export function libpqEnv(raw: string): Record<string, string> {
+  const u = new URL(raw)
+  const env: Record<string, string> = {}
+  if (u.hostname) env.PGHOST = decodeURIComponent(u.hostname.replace(/^\[|\]$/g, ''))
+  if (u.port) env.PGPORT = u.port
+  if (u.username) env.PGUSER = decodeURIComponent(u.username)
+  const db = decodeURIComponent(u.pathname.replace(/^\//, ''))
+  if (db) env.PGDATABASE = db
+  for (const [k, v] of u.searchParams) {
+    const name = LIBPQ_PARAMS[k]
+    if (!name) throw new RefreshNotPossibleError(`the URL parameter "${k}" has no libpq environment variable to pass it in`)
+    env[name] = v
+  }
+  return env
 }
 
 function sshEndpoint(spec: SourceSpec): Endpoint {
@@ -60,4 +82,13 @@ function sshEndpoint(spec: SourceSpec): Endpoint {
     psql: () => ssh(inContainer(['psql', ...PSQL_SESSION_FLAGS, ...conn, '-d', db], true), 'psql'),
     pgDump: (extra) => ssh(inContainer(['pg_dump', ...PG_DUMP_FLAGS, ...extra, ...conn, '--', db], false), 'pg_dump'),
   }
+}
+
+/** Host and database as the full pull's source records them in the manifest. */
+export function origin(spec: SourceSpec): { host: string; database?: string } {
+  if (spec.kind === 'url') {
+    const u = parseDatabaseUrl(spec)
+    return { host: u.host, database: u.database }
+  }
+  return { host: spec.host ?? '', database: spec.database ?? 'rotv' }
 }

@@ -9,7 +9,7 @@ import type { DumpStream, OpenOptions, SnapshotSource, SourceCompletion, SourceS
 import { RotvError } from '../errors.ts'
 import { literal, readTables, sequenceValues, type TableInfo } from './catalog.ts'
 import { DEFAULT_TUNING, diffTable, rangesSelect, type DiffTuning, type KeyRange } from './diff.ts'
-import { endpointFor } from './endpoints.ts'
+import { endpointFor, origin } from './endpoints.ts'
 import { RefreshNotPossibleError } from './errors.ts'
 import { dumpSchema } from './schema-dump.ts'
 import { SqlSession, type SessionCommand } from './session.ts'
@@ -75,7 +75,7 @@ export function incrementalSource(spec: SourceSpec, opts: RefreshOptions): Snaps
       return {
         stream: out,
         format: 'plain',
-        meta: { kind: spec.kind, host: spec.host ?? (spec.url ? new URL(spec.url).hostname : ''), database: spec.database, description: `${endpoint.description} (incremental)` },
+        meta: { kind: spec.kind, ...origin(spec), description: `${endpoint.description} (incremental)` },
         done,
       }
     },
