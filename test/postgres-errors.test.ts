@@ -170,3 +170,32 @@ function postgresPidsFor(pgdata: string): number[] {
   return out
 }
 
+
+t.test('a read-only data home: a clear ServerStartError naming the log and the fix, no socket dir left in /tmp', async (t) => {
+  const dir = await createDevDataDir({ user })
+  t.teardown(() => rm(dir.root, { recursive: true, force: true }))
+  await initCluster({ binaries, pgdata: dir.pgdata })
+  const home = await mkdtemp(join(tmpdir(), 'rotv-ro-home-'))
+  // a real read-only mount (tests run as root): EROFS, as a read-only data home gives
+  await new Promise<void>((resolve, reject) => execFile('mount', ['-t', 'tmpfs', '-o', 'size=64k,ro', 'tmpfs', home], (e) => (e ? reject(e) : resolve())))
+  t.teardown(async () => {
+    await new Promise<void>((resolve) => execFile('umount', [home], () => resolve()))
+    await rm(home, { recursive: true, force: true })
+  })
+  // a private TMPDIR (os.tmpdir() reads it per call): other tests' socket dirs cannot appear in it
+  const tmp = await mkdtemp(join(tmpdir(), 'rotv-ro-tmp-'))
+  const savedTmp = process.env.TMPDIR
+  process.env.TMPDIR = tmp
+  t.teardown(async () => {
+    if (savedTmp === undefined) delete process.env.TMPDIR
+    else process.env.TMPDIR = savedTmp
+    await rm(tmp, { recursive: true, force: true })
+  })
+  const sockets = () => readdirSync(tmp).filter((n) => n.startsWith('rotv-pgsock-'))
+  const err = await startServer({ binaries, pgdata: dir.pgdata, port: await freePort(), logFile: join(home, 'logs', 'postgres.log') }).catch((e: unknown) => e)
+  t.type(err, ServerStartError)
+  t.match((err as ServerStartError).message, /postgres\.log (is on a read-only file system|cannot be created) \((EROFS|ENOENT)\)/)
+  t.match((err as ServerStartError).fix ?? '', /ROTV_HOME/)
+  t.same(sockets(), [], 'no socket directory leaked')
+  t.equal((await serverStatus(dir.pgdata)).running, false)
+})

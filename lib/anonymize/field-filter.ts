@@ -68,7 +68,11 @@ export function mustDecode(buf: Uint8Array, start: number, end: number, detect: 
     if (detect) {
       if (keyword && !(k & WORD)) return true // "Bearer " / "token ": a bearer token may follow
       keyword = false
-      if (k & DIGIT) {
+      // Most bytes are letters and spaces outside any digit run: for them every branch below is a no-op
+      // (no run to end, no group to count, no colon run, no keyword to start), so they skip it.
+      if (k & PLAIN && run < 0 && digitRun === 0 && groups === 0 && hexColons === 0) {
+        // nothing to do but remember the byte
+      } else if (k & DIGIT) {
         digits++
         digitRun++
         if (run < 0) {
@@ -218,6 +222,8 @@ const DIGIT = 4
 const HEX = 8
 const WORD = 16 // \w of a non-Unicode RegExp: what \b looks at
 const UPPER = 32
+/** Not a digit and none of . - @ = : n r R J: a byte the detector walk only has to remember. */
+const PLAIN = 64
 
 const CLASS = (() => {
   const t = new Uint8Array(128)
@@ -229,6 +235,7 @@ const CLASS = (() => {
     if (/[0-9A-Fa-f]/.test(ch)) t[c]! |= HEX
     if (ch === '_') t[c]! |= WORD
     if (/[A-Z]/.test(ch)) t[c]! |= UPPER
+    if (!/[0-9.\-@=:nrRJ]/.test(ch)) t[c]! |= PLAIN
   }
   return t
 })()

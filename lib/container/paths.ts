@@ -16,7 +16,6 @@ export const CONTAINER_PATHS = {
   runDir: '/run/rotv',
   /** Written by the supervisor once the database is prepared; read by `reset` through exec. */
   runState: '/run/rotv/state.json',
-  appDir: '/opt/rotv/app',
 } as const
 
 /** The port the app listens on inside the container (published on the host's APP_PORT). */

@@ -3,6 +3,7 @@
 import { join } from 'node:path'
 import type { Config } from '../config/load.ts'
 import { appSecretsEnv } from '../runtime/from-config.ts'
+import { containerApp, type ContainerApp } from './app-spec.ts'
 import { DEFAULT_IMAGE } from './build.ts'
 
 export interface ContainerSettings {
@@ -22,6 +23,8 @@ export interface ContainerSettings {
   clusterCacheDir: string
   /** The app's secrets: written to a 0600 file that the container reads, never passed as arguments. */
   appEnv: Record<string, string>
+  /** The app as the supervisor runs it inside the image (passed as ROTV_APP; no secrets in it). */
+  app?: ContainerApp
 }
 
 export function containerSettings(config: Config): ContainerSettings {
@@ -38,5 +41,6 @@ export function containerSettings(config: Config): ContainerSettings {
     tmpfsLimitBytes: config.tmpfsSizeBytes,
     clusterCacheDir: join(config.dataHome, 'container-clusters'),
     appEnv,
+    app: containerApp(config.project, config.dbName),
   }
 }

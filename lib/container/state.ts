@@ -1,5 +1,6 @@
 // What `start` left running in a container, so `stop`, `status`, `reset` and `logs` (later processes)
 // find it: <home>/run/container.json, written atomically. The host runtime keeps run/host.json.
+import type { Readiness } from '../project/define.ts'
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -23,6 +24,8 @@ export interface ContainerState {
   /** The container's /var/log/rotv, bind-mounted from the data home: PostgreSQL's and the spare copy's
    * logs outlive the container (absent in the state of a container started before they did). */
   logs?: { dir: string; postgres: string; spare: string }
+  /** The project's readiness check, for `status` (absent: a container started before it was recorded). */
+  readiness?: Readiness
 }
 
 export function containerStatePath(home: string): string {

@@ -15,6 +15,9 @@
 //   ROTV_SNAPSHOT_FILE     the mounted snapshot (default /data/snapshot/dump.sql.br), optional in
 //                          persistent mode; ROTV_SNAPSHOT_NAME / _SHA256 / _SQL_BYTES / _SERVER_VERSION /
 //                          _PG_DUMP_VERSION describe it (the sha256 is computed when not given)
+//   ROTV_APP               the app: command, args, cwd, readiness, migrations, extra databases (JSON,
+//                          lib/container/app-spec.ts; the runner passes the project file's, the
+//                          Containerfile's ENV is the default for an image run by hand)
 //   ROTV_TMPFS_BYTES       dev mode: the tmpfs size limit (TMPFS_SIZE) for the space check
 //   ROTV_SECRETS_FILE      dotenv file with the app's secrets (default /run/secrets/rotv.env): read
 //                          here and handed to the app's environment only, never logged
@@ -25,14 +28,15 @@ import { createHash } from 'node:crypto'
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs'
 import { appendFile, mkdir, writeFile, rename } from 'node:fs/promises'
 import { createConnection, createServer } from 'node:net'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import pg from 'pg'
 import { describeError } from '../errors.ts'
 import { openDumpFile } from '../loader/index.ts'
 import { resolveBinaries, resolveServerUser, type RunningServer } from '../postgres/index.ts'
-import { prepareDatabase, saveWarmCluster, type PreparedDatabase, type SnapshotHandle } from '../runtime/database.ts'
-import { waitForHealth } from '../runtime/health.ts'
+import { databaseEnv, prepareDatabase, saveWarmCluster, type MigrationStep, type PreparedDatabase, type SnapshotHandle } from '../runtime/database.ts'
+import { waitForReady } from '../runtime/readiness.ts'
+import { parseContainerApp } from './app-spec.ts'
 import { describeSpareOutcome, makeSpareCopy, type SpareJob } from '../runtime/spare.ts'
 import { CONTAINER_PATHS, CONTAINER_PG_FORWARD_PORT, type ContainerRunState } from './paths.ts'
 
@@ -44,6 +48,15 @@ async function main(): Promise<number> {
   const dbName = env.DB_NAME || 'rotv'
   const pgPort = Number(env.PG_PORT || 5432)
   const appPort = Number(env.APP_PORT || 8080)
+  const spec = parseContainerApp(env.ROTV_APP)
+  const secrets = readSecrets(env.ROTV_SECRETS_FILE || CONTAINER_PATHS.secretsFile)
+  const command = (c: string) => (c === 'node' ? process.execPath : c)
+  const migrations: MigrationStep | undefined = !spec.migrations
+    ? undefined
+    : 'sql' in spec.migrations
+      ? { kind: 'sql', dir: spec.migrations.sql }
+      // the image's app folder keys the warm cache: it holds whatever the migrator reads
+      : { kind: 'command', command: command(spec.migrations.command), args: spec.migrations.args, cwd: spec.migrations.cwd, env: secrets, inputs: [spec.cwd] }
   const root = CONTAINER_PATHS.pgdataMount
   // Dev: the cluster lives one level below the tmpfs mount point, because the warm-cache copy replaces
   // the cluster directory wholesale and a mount point cannot be removed. Persistent: DATA_DIR is the
@@ -81,8 +94,8 @@ async function main(): Promise<number> {
       runAs: 'postgres',
       logFile: CONTAINER_PATHS.postgresLog,
       dbName,
-      extraDatabases: [`${dbName}_test`],
-      migrations: { kind: 'sql', dir: '/opt/rotv/app/migrations' },
+      extraDatabases: spec.extraDatabases,
+      migrations,
       snapshot,
       cacheDir: !persistent && existsSync(CONTAINER_PATHS.clusterCache) ? CONTAINER_PATHS.clusterCache : undefined,
       // a warm start copies the pristine template while the app boots; reset waits for it
@@ -114,7 +127,7 @@ async function main(): Promise<number> {
         )
     : Promise.resolve()
   // the warm save and the spare copy for reset (both dev mode only) wait for the app to answer
-  if (!persistent) void waitForHealth({ url: `http://127.0.0.1:${appPort}/api/health`, timeoutMs: 120_000 }).then(release, release)
+  if (!persistent) void waitForReady({ readiness: spec.readiness, port: appPort, cwd: spec.cwd, timeoutMs: 120_000 }).then(release, release)
   log(`database ready (${db.prepared}${db.load ? `: ${Object.values(db.load.rows).reduce((a, b) => a + b, 0)} rows in ${(db.load.durationMs / 1000).toFixed(1)} s` : ''}${db.migrationsApplied.length ? `; migrations ${db.migrationsApplied.join(', ')}` : ''})`)
   await ensureDumpRole(server, dbName)
   forwardPostgres(pgPort)
@@ -142,21 +155,18 @@ async function main(): Promise<number> {
   }
 
   const appUser = await resolveServerUser('rotv').catch(() => undefined)
-  app = spawn(process.execPath, ['/opt/rotv/app/server/index.js'], {
-    cwd: '/opt/rotv/app',
+  app = spawn(command(spec.command), spec.args, {
+    cwd: spec.cwd,
     env: {
       PATH: env.PATH,
-      HOME: '/opt/rotv',
+      HOME: dirname(spec.cwd),
       LANG: env.LANG ?? 'C.UTF-8',
       NODE_ENV: persistent ? 'production' : 'development',
       // Inside the container's own network namespace; the host publishes it on 127.0.0.1 only.
       HOST: '0.0.0.0',
       PORT: String(appPort),
-      PGHOST: '127.0.0.1',
-      PGPORT: String(pgPort),
-      PGUSER: 'postgres',
-      PGDATABASE: dbName,
-      ...readSecrets(env.ROTV_SECRETS_FILE || CONTAINER_PATHS.secretsFile),
+      ...databaseEnv(pgPort, dbName),
+      ...secrets,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
     ...(appUser ? { uid: appUser.uid, gid: appUser.gid } : {}),

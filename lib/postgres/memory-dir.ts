@@ -19,7 +19,7 @@ const TMPFS_MAGIC = 0x01021994
 
 
 /** Persistent mode takes more than DATA_DIR: it is PERSISTENT_DATA=true, and that needs a stable session secret. */
-const PERSISTENT_HINT = 'PERSISTENT_DATA=true with SESSION_SECRET set (openssl rand -hex 32) and DATA_DIR for where (the data is then kept, not thrown away on stop)'
+const PERSISTENT_HINT = 'PERSISTENT_DATA=true, with DATA_DIR for where (the data is then kept, not thrown away on stop; `validate-env` names what the app needs set for it)'
 export const DEFAULT_TMPFS_LIMIT_BYTES = 2 * 1024 ** 3
 
 export interface MemoryFilesystem {

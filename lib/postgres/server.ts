@@ -2,7 +2,7 @@
 // session), so it outlives the CLI process that started it; a later process finds it again through
 // postmaster.pid (serverStatus) and stops it with stopServer. Readiness is a real connection, polled.
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, open, readFile, rm, stat, type FileHandle } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
@@ -76,14 +76,25 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   }
   await assertPortFree(port, opts.portSetting)
 
-  const ownSocketDir = opts.socketDir === undefined
-  const socketDir = opts.socketDir === undefined ? await mkdtemp(join(tmpdir(), SOCKET_DIR_PREFIX)) : resolve(opts.socketDir)
-  if (ownSocketDir || !(await stat(socketDir).catch(() => undefined))) await makePrivateDir(socketDir, user)
-  else if (!(await userCan(user, '-w', socketDir))) throw new ServerStartError(`the server user ${user?.name} cannot write the socket directory ${socketDir}`, { fix: 'use a socket directory that user can write, or leave it unset' })
-
-  await mkdir(dirname(resolve(opts.logFile)), { recursive: true })
-  const log = await open(opts.logFile, 'a', 0o600)
+  // The log first: a log that cannot be written (a read-only data home) then fails before anything
+  // else exists, and no socket directory is left behind in /tmp.
+  const log = await openLog(opts.logFile)
   const logStart = (await log.stat()).size
+  const ownSocketDir = opts.socketDir === undefined
+  let socketDir: string
+  try {
+    socketDir = opts.socketDir === undefined ? await mkdtemp(join(tmpdir(), SOCKET_DIR_PREFIX)) : resolve(opts.socketDir)
+    try {
+      if (ownSocketDir || !(await stat(socketDir).catch(() => undefined))) await makePrivateDir(socketDir, user)
+      else if (!(await userCan(user, '-w', socketDir))) throw new ServerStartError(`the server user ${user?.name} cannot write the socket directory ${socketDir}`, { fix: 'use a socket directory that user can write, or leave it unset' })
+    } catch (err) {
+      if (ownSocketDir) await rm(socketDir, { recursive: true, force: true })
+      throw err
+    }
+  } catch (err) {
+    await log.close()
+    throw err
+  }
   const postgresOptions = [
     '-p', String(port),
     '-k', shellQuote(socketDir),
@@ -297,6 +308,22 @@ async function stillExiting(pid: number): Promise<boolean> {
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
   // empty: half-way through its exit; another program's: the pid was reused, ours is long gone
   return cmdline === '' || (cmdline.split('\0')[0] ?? '').includes('postgres')
+}
+
+/** Open the server log for appending; a directory that cannot be written is a ServerStartError with the fix. */
+async function openLog(logFile: string): Promise<FileHandle> {
+  try {
+    await mkdir(dirname(resolve(logFile)), { recursive: true })
+    return await open(logFile, 'a', 0o600)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM' && code !== 'ENOENT' && code !== 'ENOTDIR') throw err
+    const why = code === 'EROFS' ? 'is on a read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'is not writable' : 'cannot be created'
+    throw new ServerStartError(`the PostgreSQL log ${logFile} ${why} (${code})`, {
+      fix: `make ${dirname(resolve(logFile))} writable, or set ROTV_HOME to a writable directory`,
+      cause: err,
+    })
+  }
 }
 
 async function logTail(logFile: string, from: number, lines = 25): Promise<string> {

@@ -21,7 +21,8 @@ import { CONTAINER_APP_PORT, CONTAINER_PATHS, CONTAINER_PG_FORWARD_PORT, type Co
 import type { ContainerSettings } from '../container/settings.ts'
 import { containerRunFix } from '../container/probe.ts'
 import { clearContainerState, readContainerState, writeContainerState, type ContainerState } from '../container/state.ts'
-import { fetchHealth, waitForHealth, type HealthBody } from './health.ts'
+import { waitForHealth, type HealthBody } from './health.ts'
+import { describeReadiness, probe, waitForReady } from './readiness.ts'
 
 /** The snapshot as the container mounts it: the store's verified file plus what the supervisor needs. */
 export interface ContainerSnapshot {
@@ -81,6 +82,8 @@ export async function startContainer(settings: ContainerSettings, opts: Containe
   // The database on loopback only, whatever ROTV_PUBLISH_ADDRESS says for the app (it trusts every local connection).
   args.push('--publish', `127.0.0.1:${settings.pgPort}:${CONTAINER_PG_FORWARD_PORT}`)
   args.push('--env', `PERSISTENT_DATA=${mode === 'persistent'}`, '--env', `DB_NAME=${settings.dbName}`)
+  // what the supervisor starts and polls: the project file's app, with the image's paths
+  if (settings.app) args.push('--env', `ROTV_APP=${JSON.stringify(settings.app)}`)
   if (mode === 'dev') {
     args.push('--tmpfs', `${CONTAINER_PATHS.pgdataMount}:rw,size=${settings.tmpfsLimitBytes},mode=0700`)
     args.push('--env', `ROTV_TMPFS_BYTES=${settings.tmpfsLimitBytes}`)
@@ -119,6 +122,7 @@ export async function startContainer(settings: ContainerSettings, opts: Containe
     dataDir: settings.persistentDir,
     snapshot: opts.snapshot ? { name: opts.snapshot.name, sha256: opts.snapshot.sha256 } : undefined,
     logs: { dir: logDir, postgres: join(logDir, basename(CONTAINER_PATHS.postgresLog)), spare: join(logDir, basename(CONTAINER_PATHS.spareLog)) },
+    readiness: settings.app?.readiness,
   }
   let created = false
   try {
@@ -133,9 +137,10 @@ export async function startContainer(settings: ContainerSettings, opts: Containe
     }
     await writeContainerState(settings.home, state)
     const url = `http://localhost:${settings.appPort}`
-    progress(`waiting for ${url}/api/health (the container imports the snapshot or copies the warm cluster first)`)
-    const health = await waitForHealth({
-      url: `http://${settings.publishAddress === '0.0.0.0' ? '127.0.0.1' : settings.publishAddress}:${settings.appPort}/api/health`,
+    const readiness = settings.app?.readiness ?? { http: '/', status: 200 }
+    const path = 'http' in readiness ? readiness.http : undefined
+    progress(`waiting for ${path ? `${url}${path}` : describeReadiness(readiness, settings.appPort)} (the container imports the snapshot or copies the warm cluster first)`)
+    const waitOptions = {
       timeoutMs: opts.healthTimeoutMs ?? 300_000,
       signal: opts.signal,
       died: async () => {
@@ -144,7 +149,11 @@ export async function startContainer(settings: ContainerSettings, opts: Containe
         return `the container stopped (exit code ${st?.exitCode ?? '?'}); its last lines:\n${await logTail(engine, settings.name)}`
       },
       logHint: `see its output: npx tsx Taskfile.ts logs   (or ${engine.name} logs ${settings.name})`,
-    })
+    }
+    // http: asked where the app is published; tcp and command readiness on this machine's loopback
+    const health = path
+      ? await waitForHealth({ url: `http://${settings.publishAddress === '0.0.0.0' ? '127.0.0.1' : settings.publishAddress}:${settings.appPort}${path}`, status: 'status' in readiness ? readiness.status : undefined, ...waitOptions })
+      : ((await waitForReady({ readiness, port: settings.appPort, ...waitOptions })).health ?? { status: 'ready' })
     const inside = await readInsideState(engine, settings.name)
     if (inside) state.prepared = inside.prepared
     await writeContainerState(settings.home, state)
@@ -203,7 +212,7 @@ export async function containerStatus(home: string): Promise<ContainerStatus> {
   if (!state) return { running: false, app: { healthy: false } }
   const engine = await requireEngine()
   const container = await inspectContainer(engine, state.name)
-  const health = container?.running ? await fetchHealth(`http://127.0.0.1:${state.appPort}/api/health`) : undefined
+  const health = container?.running ? await probe({ readiness: state.readiness ?? { http: '/', status: 200 }, port: state.appPort }) : undefined
   const inside = container?.running ? await readInsideState(engine, state.name) : undefined
   const dbName = state.dbName ?? inside?.dbName
   const row = container?.running && state.pgPort && dbName

@@ -12,6 +12,8 @@ export class AppNotReadyError extends RotvError {}
 
 export interface WaitForHealthOptions {
   url: string
+  /** The status that means ready (default 200). */
+  status?: number
   timeoutMs?: number
   signal?: AbortSignal
   /** Returns a reason when the app process has died (then waiting is pointless). */
@@ -28,7 +30,7 @@ export async function waitForHealth(opts: WaitForHealthOptions): Promise<HealthB
     if (opts.signal?.aborted) throw new CancelledError('interrupted while waiting for the app')
     const dead = await opts.died?.()
     if (dead) throw new AppNotReadyError(`the app exited before it was ready: ${dead}`, { fix: opts.logHint })
-    const answer = await fetchHealth(opts.url)
+    const answer = await fetchHealth(opts.url, opts.status)
     if (answer.ok) return answer.body
     last = answer.reason
     if (Date.now() > deadline) {

@@ -76,7 +76,7 @@ export async function readyLineText(line: ReadyLine | undefined, health: HealthB
   }
 }
 
-/** "371 POIs, 178 destinations": labelled fields first, in the labels' order, then the rest. */
+/** "3 notes, 0 tags": labelled fields first, in the labels' order, then the rest. */
 export function countsText(counts: Record<string, unknown>, labels: Record<string, string> = {}): string {
   const keys = [...Object.keys(labels).filter((k) => k in counts), ...Object.keys(counts).filter((k) => !(k in labels))]
   return keys.filter((k) => typeof counts[k] === 'number').map((k) => `${counts[k]} ${labels[k] ?? k}`).join(', ')
