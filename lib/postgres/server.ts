@@ -197,6 +197,18 @@ export async function stopServer(options: StopServerOptions): Promise<{ wasRunni
   return { wasRunning: true, pid: st.pid }
 }
 
+/** A port nothing listens on at 127.0.0.1 right now, for a private server (the kernel picks it). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address()
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no free port'))))
+    })
+  })
+}
+
 /** PortInUseError when something already listens on 127.0.0.1:port. */
 export async function assertPortFree(port: number, setting?: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {

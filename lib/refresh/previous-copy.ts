@@ -2,9 +2,8 @@
 // a free loopback port (never PG_PORT: a running environment is left alone), from the warm cluster
 // cache when `start --db-only` left one, else by importing the snapshot. Removed afterwards, whatever
 // happens.
-import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { createDevDataDir, resolveBinaries, resolveServerUser } from '../postgres/index.ts'
+import { createDevDataDir, freeLoopbackPort, resolveBinaries, resolveServerUser } from '../postgres/index.ts'
 import { discardDevData, prepareDatabase, type SnapshotHandle } from '../runtime/database.ts'
 import { PSQL_SESSION_FLAGS, type SessionCommand } from './session.ts'
 
@@ -22,7 +21,7 @@ export async function withPreviousCopy<T>(settings: LocalSettings, snapshot: Sna
   const dir = await createDevDataDir({ user })
   try {
     const db = await prepareDatabase({
-      binaries, pgdata: dir.pgdata, mode: 'dev', port: await freePort(), runAs: settings.runAs,
+      binaries, pgdata: dir.pgdata, mode: 'dev', port: await freeLoopbackPort(), runAs: settings.runAs,
       logFile: join(settings.home, 'logs', 'refresh-postgres.log'), dbName: 'previous', extraDatabases: [],
       snapshot, cacheDir: join(settings.home, 'clusters'), stageDir: join(dir.root, 'stage'),
       limitBytes: settings.tmpfsLimitBytes, signal: opts.signal, onProgress: opts.onProgress,
@@ -40,15 +39,4 @@ export async function withPreviousCopy<T>(settings: LocalSettings, snapshot: Sna
   } finally {
     await discardDevData(dir.root)
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no free port'))))
-    })
-  })
 }

@@ -3,11 +3,11 @@
 // Ctrl-C, when the AbortSignal makes the work in between reject).
 //
 //   startScratchServer(opts): Promise<ScratchServer>
-import { createServer } from 'node:net'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   createDevDataDir,
+  freeLoopbackPort,
   initCluster,
   PortInUseError,
   resolveBinaries,
@@ -50,7 +50,7 @@ export async function startScratchServer(opts: ScratchServerOptions = {}): Promi
         server = await startServer({
           binaries,
           pgdata: dir.pgdata,
-          port: await freePort(),
+          port: await freeLoopbackPort(),
           runAs: opts.runAs,
           logFile: join(dir.root, 'postgres.log'),
           signal: opts.signal,
@@ -71,15 +71,4 @@ export async function startScratchServer(opts: ScratchServerOptions = {}): Promi
     await remove()
     throw err
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no free port'))))
-    })
-  })
 }
